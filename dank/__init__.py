@@ -1,0 +1,8 @@
+"""dank: Dank Learning (Peirson & Tolunay, 2018) in Keras 3.
+
+Recognise the meme template in a picture (``dank.vision``), write a caption for
+it (``dank.language`` + ``dank.decoding``) and draw the meme (``dank.render``),
+all tied together by ``dank.cascade`` and the ``dank`` command.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Drawing captions onto images in the classic meme style."""
