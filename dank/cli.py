@@ -22,6 +22,9 @@ COMMAND_MODULES = (
     "dank.vision.cli",
     "dank.language.cli",
     "dank.cascade.cli",
+    "dank.scrape.cli",
+    "dank.safety.cli",
+    "dank.humor.cli",
 )
 
 # Grouped commands: ``dank train vision``, ``dank evaluate captions``, ...
@@ -42,7 +45,9 @@ class Commands:
     def group(self, name):
         """Returns the subparsers of the group ``name`` (one of ``GROUPS``)."""
         if name not in self._groups:
-            parser = self.root.add_parser(name, help=GROUPS[name], description=GROUPS[name])
+            parser = self.root.add_parser(
+                name, help=GROUPS[name], description=GROUPS[name]
+            )
             self._groups[name] = parser.add_subparsers(
                 dest=f"{name}_command", metavar="COMMAND", required=True
             )

@@ -1,5 +1,7 @@
 """Picks the ``tf.distribute`` strategy named by ``--strategy``."""
 
+import contextlib
+
 from dank.errors import DankError
 
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
@@ -17,15 +19,16 @@ def get_strategy(name="default", logical_cpus=0):
     import tensorflow as tf
 
     if name not in STRATEGIES:
-        raise DankError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+        raise DankError(
+            f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}"
+        )
     if logical_cpus > 1:
         cpus = tf.config.list_physical_devices("CPU")
-        try:
+        # RuntimeError: TF is already initialised, so keep the devices it has.
+        with contextlib.suppress(RuntimeError):
             tf.config.set_logical_device_configuration(
                 cpus[0], [tf.config.LogicalDeviceConfiguration()] * logical_cpus
             )
-        except RuntimeError:
-            pass  # Already initialised: keep what exists.
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

@@ -49,7 +49,7 @@ def write_json(path, obj):
 
 
 def read_json(path, what="file"):
-    """Reads JSON from ``path``, raising ``DankError`` with a fix if it is missing or bad."""
+    """Reads JSON from ``path``; a missing or bad file raises ``DankError``."""
     from dank.errors import DankError
 
     path = Path(path)

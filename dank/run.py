@@ -57,7 +57,11 @@ def prepare_run(run_dir, data_dir, component, config):
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-    info = read_run_info(run_dir) if (run_dir / constants.RUN_CONFIG_FILE).is_file() else {}
+    info = (
+        read_run_info(run_dir)
+        if (run_dir / constants.RUN_CONFIG_FILE).is_file()
+        else {}
+    )
     info.update(format=RUN_FORMAT, dank_version=__version__, data=str(data_dir))
     info.setdefault("components", {})[component] = config
     write_json(run_dir / constants.RUN_CONFIG_FILE, info)

@@ -43,7 +43,7 @@ def font_path():
 
 @functools.lru_cache(maxsize=256)
 def load_font(size):
-    """Returns the meme font at ``size`` pixels (Pillow's default font if none loads)."""
+    """Returns the meme font at ``size`` pixels (Pillow's default if none loads)."""
     path = font_path()
     if path is None:
         return ImageFont.load_default(size=size)

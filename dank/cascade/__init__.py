@@ -1,0 +1,1 @@
+"""image -> template -> caption as compiled ``tf.function``s, then the drawn meme."""

@@ -1,0 +1,201 @@
+"""``dank generate``: pictures in, drawn memes and JSON lines out."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from dank import constants
+from dank.errors import DankError
+
+DECODERS = ("diverse", "beam", "greedy", "sample")
+N_SAMPLES = 6  # Memes drawn by ``--samples`` at the end of ``make train``.
+
+
+def register(commands):
+    """Adds ``dank generate``."""
+    p = commands.root.add_parser(
+        "generate",
+        help="caption pictures and draw the memes",
+        description="Recognise the template in each picture, write captions for it "
+        "and draw them as meme PNGs. Prints one JSON line per meme.",
+    )
+    p.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="image files, directories of images, or - for stdin",
+    )
+    p.add_argument(
+        "--run",
+        default=constants.DEFAULT_RUN,
+        help="trained run directory (default: %(default)s, what `make train` writes)",
+    )
+    p.add_argument("-n", type=int, default=1, help="memes per picture (default 1)")
+    p.add_argument(
+        "--template",
+        help="use this template (id or name) instead of the "
+        "classifier's guess; with no IMAGE, draw on the template's own picture",
+    )
+    p.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        default="diverse",
+        help="diverse = the paper's sampled beam (default)",
+    )
+    p.add_argument("--beam", type=int, default=5, help="beam size (paper: 5)")
+    p.add_argument("--temperature", type=float, default=1.3, help="paper: 1.3")
+    p.add_argument(
+        "--max-len", type=int, default=25, help="tokens per caption (paper: 25)"
+    )
+    p.add_argument(
+        "--mix-top-k",
+        type=int,
+        default=1,
+        help="condition on the top-k templates mixed by probability",
+    )
+    p.add_argument("--seed", type=int, default=0, help="same seed, same captions")
+    p.add_argument(
+        "--out", default="memes", help="where PNGs go (default: %(default)s)"
+    )
+    p.add_argument(
+        "--no-filter",
+        action="store_true",
+        help="turn the safety filter off (research only; output may offend)",
+    )
+    p.add_argument(
+        "--samples",
+        action="store_true",
+        help=f"draw {N_SAMPLES} sample memes from the run's own templates "
+        "into RUN/samples/ (what `make train` ends with)",
+    )
+    p.set_defaults(func=_generate)
+
+
+def decode_config(args):
+    """The ``DecodeConfig`` for the command's flags."""
+    from dank.decoding.config import DecodeConfig
+
+    if args.n < 1:
+        raise DankError(f"-n must be at least 1, got {args.n}")
+    if args.decoder == "greedy":
+        return DecodeConfig(method="greedy", max_len=args.max_len)
+    if args.decoder == "sample":
+        return DecodeConfig(
+            method="sample",
+            max_len=args.max_len,
+            temperature=args.temperature,
+            num_return=args.n + 2,
+        )
+    beam = max(args.beam, args.n)
+    try:
+        return DecodeConfig(
+            method=args.decoder,
+            beam_size=beam,
+            num_return=beam,
+            max_len=args.max_len,
+            temperature=args.temperature,
+        )
+    except ValueError as e:
+        raise DankError(str(e)) from e
+
+
+def _slug(name):
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-") or "meme"
+
+
+def _template_image(run_dir, template):
+    """The template's own picture from the data build the run was trained on."""
+    from dank.images import open_image
+    from dank.run import read_run_info
+
+    data = Path(read_run_info(run_dir).get("data", ""))
+    path = data / "templates" / template.image
+    if not path.is_file():
+        raise DankError(
+            f"template image {path} not found; rebuild the data with `make data`"
+        )
+    return open_image(path)
+
+
+def generate(args, out=sys.stdout):
+    """Runs the command; returns the exit status (1 if any input failed)."""
+    from dank.cascade.generator import MemeGenerator
+    from dank.cascade.inputs import InputImage, load_inputs
+    from dank.images import downscale, to_jpeg
+    from dank.render.meme import draw_meme, save_png
+
+    config = decode_config(args)
+    if args.n > 1 and config.method == "greedy":
+        raise DankError(
+            "greedy decoding gives one caption per picture; use -n 1 "
+            "or --decoder diverse/beam/sample"
+        )
+    generator = MemeGenerator(
+        args.run, config, mix_top_k=args.mix_top_k, safety=not args.no_filter
+    )
+    out_dir = Path(args.out)
+    template = generator.catalogue.find(args.template) if args.template else None
+    if args.samples:
+        out_dir = Path(args.run) / constants.SAMPLES_DIR
+        picks = [
+            generator.catalogue[i]
+            for i in range(min(N_SAMPLES, len(generator.catalogue)))
+        ]
+    elif args.images:
+        picks = []
+        items = load_inputs(args.images, generator.image_size)
+    elif template is not None:
+        picks = [template]
+    else:
+        raise DankError("name at least one IMAGE (or - for stdin), or a --template")
+    # On a template's own picture, its text-box layout (memegen's) is used.
+    layouts = {t.id: t.boxes for t in picks}
+    if picks:
+        items = [
+            InputImage(t.id, downscale(_template_image(args.run, t), 1024))
+            for t in picks
+        ]
+    for item in items:
+        if item.image is not None and not item.encoded:
+            item.encoded = to_jpeg(downscale(item.image, generator.image_size * 4), 95)
+    failed = 0
+    good = [item for item in items if item.error is None]
+    results = iter(
+        generator.for_images(
+            [(i.name, i.encoded) for i in good],
+            n=args.n,
+            seed=args.seed,
+            template=template.id if template else None,
+        )
+    )
+    for item in items:
+        if item.error is not None:
+            failed += 1
+            print(json.dumps({"image": item.name, "error": item.error}), file=out)
+            continue
+        memes = next(results)
+        if not memes:
+            print(
+                json.dumps(
+                    {
+                        "image": item.name,
+                        "error": "no clean caption found; try another --seed",
+                    }
+                ),
+                file=out,
+            )
+            failed += 1
+        for k, meme in enumerate(memes):
+            drawn = draw_meme(
+                item.image, meme.top, meme.bottom, boxes=layouts.get(item.name)
+            )
+            path = save_png(drawn, out_dir / f"{_slug(item.name)}-{k + 1}.png")
+            print(json.dumps(meme.to_json(path), ensure_ascii=False), file=out)
+    if args.samples:
+        print(f"sample memes written to {out_dir}/", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _generate(args):
+    return generate(args)

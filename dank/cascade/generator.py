@@ -1,0 +1,171 @@
+"""``MemeGenerator``: a finished run loaded once, turning pictures into drawn memes.
+
+This is the one path every generated caption takes on its way out, so the
+safety filter sits here: a flagged caption is dropped and more are drawn with a
+new seed, never shown (``safety=False`` exists for research, with a warning).
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dank import constants
+from dank.errors import DankError
+from dank.safety import default_filter
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 6  # Decoding rounds per image before giving up on N clean captions.
+
+
+@dataclass
+class Meme:
+    """One generated caption for one picture."""
+
+    image: str  # The input's name.
+    template_id: str
+    template_name: str
+    known: bool  # Did the classifier recognise the template (or the user name it)?
+    top: str
+    bottom: str
+    score: float  # The decoder's ranking score (length-normalised log-probability).
+
+    def to_json(self, file=None):
+        """The ``dank generate`` JSON line for this meme."""
+        return {
+            "image": self.image,
+            "template": {"id": self.template_id, "name": self.template_name},
+            "known": self.known,
+            "top": self.top,
+            "bottom": self.bottom,
+            "score": round(self.score, 4),
+            "file": None if file is None else str(file),
+        }
+
+
+def _texts(values):
+    return [
+        v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values
+    ]
+
+
+class MemeGenerator:
+    """Loads ``run_dir`` and generates captions for pictures or templates.
+
+    Args:
+        run_dir: a finished run (``make train`` writes ``runs/default``).
+        decode_config: a ``dank.decoding.DecodeConfig``.
+        mix_top_k: condition on the top-k templates mixed by probability.
+        safety: filter offensive captions (on unless you are doing research).
+    """
+
+    def __init__(self, run_dir, decode_config, mix_top_k=1, safety=True):
+        from dank.cascade.module import Cascade
+        from dank.language.load import load_caption_model
+        from dank.vision.predict import load_classifier
+
+        self.run_dir = Path(run_dir)
+        classifier = load_classifier(run_dir)
+        captioner = load_caption_model(run_dir)
+        if captioner.n_templates != len(classifier.catalogue):
+            raise DankError(
+                f"{run_dir}: the caption model knows {captioner.n_templates} "
+                f"templates but the classifier {len(classifier.catalogue)}; "
+                "retrain with `make train`"
+            )
+        from dank.data.vocab import Vocabulary
+
+        vocab = Vocabulary.load(self.run_dir / constants.VOCAB_FILE)
+        self.catalogue = classifier.catalogue
+        self.image_size = classifier.image_size
+        self.config = decode_config
+        self.cascade = Cascade(
+            classifier.model,
+            captioner,
+            vocab.tokens,
+            classifier.threshold,
+            classifier.image_size,
+            decode_config,
+            mix_top_k=mix_top_k,
+        )
+        self.safety = default_filter() if safety else None
+        if not safety:
+            log.warning(
+                "safety filter OFF: captions may be offensive (research use only)"
+            )
+
+    def _clean(self, top, bottom):
+        return self.safety is None or not self.safety.is_flagged(top, bottom)
+
+    def _collect(self, decode_round, n, seed):
+        """Runs ``decode_round(seed) -> (tops [B,N], bottoms, scores)`` until every
+        row has ``n`` distinct clean captions or the rounds run out."""
+        picked, seen = None, None
+        for round_ in range(MAX_ROUNDS):
+            tops, bottoms, scores = decode_round(np.array([seed, round_], np.int32))
+            if picked is None:
+                picked = [[] for _ in range(len(tops))]
+                seen = [set() for _ in range(len(tops))]
+            for row, (ts, bs, ss) in enumerate(zip(tops, bottoms, scores)):
+                for top, bottom, score in sorted(
+                    zip(_texts(ts), _texts(bs), ss), key=lambda t: -t[2]
+                ):
+                    key = (top, bottom)
+                    if (
+                        len(picked[row]) < n
+                        and key not in seen[row]
+                        and (top or bottom)
+                        and self._clean(top, bottom)
+                    ):
+                        seen[row].add(key)
+                        picked[row].append((top, bottom, float(score)))
+            if all(len(p) >= n for p in picked) or self.config.method in (
+                "greedy",
+                "beam",
+            ):
+                break  # Deterministic decoders give the same captions again.
+        return picked
+
+    def for_images(self, images, n=1, seed=0, template=None):
+        """Captions encoded pictures; returns one list of ``Meme`` per picture.
+
+        Args:
+            images: list of ``(name, jpeg_bytes)``.
+            n: captions wanted per picture.
+            seed: decoding seed (same seed, same captions).
+            template: a template id or name to use instead of the classifier's guess.
+        """
+        import tensorflow as tf
+
+        if not images:
+            return []
+        batch = tf.constant([data for _, data in images])
+        found = self.cascade.classify(batch)
+        probs = found["probs"].numpy()
+        known = found["known"].numpy()
+        if template is not None:
+            chosen = self.catalogue.find(template)
+            weights = tf.one_hot([chosen.label] * len(images), len(self.catalogue))
+            labels = [chosen.label] * len(images)
+            known = np.ones(len(images), bool)
+        else:
+            weights = self.cascade.template_weights(found["probs"])
+            labels = probs.argmax(axis=-1).tolist()
+
+        def decode_round(round_seed):
+            out = self.cascade.caption(weights, found["embedding"], round_seed)
+            return out["top"].numpy(), out["bottom"].numpy(), out["scores"].numpy()
+
+        picked = self._collect(decode_round, n, seed)
+        memes = []
+        for (name, _), label, is_known, rows in zip(images, labels, known, picked):
+            entry = self.catalogue[int(label)]
+            memes.append(
+                [
+                    Meme(name, entry.id, entry.name, bool(is_known), top, bottom, score)
+                    for top, bottom, score in rows
+                ]
+            )
+        return memes
