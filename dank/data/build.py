@@ -1,0 +1,257 @@
+"""``build_dataset``: a source folder -> a data build of TFRecords.
+
+Steps: read templates.csv and every template image (safely, ``open_image``);
+merge templates that show the same picture (``dedupe``); clean, deduplicate
+and split the captions (``clean``, ``splits``); build the vocabulary from the
+training split; write everything into a temporary folder that is renamed to
+``out`` only when complete. See ``records`` for the record format and
+``card`` for the dataset card.
+"""
+
+import collections
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+from dank import constants
+from dank.data import card, clean, dedupe, records, sources, splits, text
+from dank.data.catalogue import Catalogue, Template, canonical_order, normalize_name
+from dank.data.vocab import build_vocabulary
+from dank.errors import DankError
+from dank.images import downscale, open_image, to_jpeg
+from dank.io import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_SIDE = 512  # Template images are stored at most this big, pixels.
+JPEG_QUALITY = 90
+MIN_COUNT = 3  # Words seen fewer times in training captions are dropped (paper).
+MAX_UNKNOWN = 1  # Captions with more unknown words are dropped (paper: 2+ removed).
+
+
+def _name_keys(row):
+    keys = {
+        normalize_name(row["name"]),
+        normalize_name(row["template_id"].split("-", 1)[-1]),
+    }
+    keys |= {normalize_name(a) for a in (row.get("alt_names") or "").split(",")}
+    keys.discard("")
+    return keys
+
+
+def load_images(source, rows, max_side=MAX_IMAGE_SIDE):
+    """Opens every template image listed in ``rows``.
+
+    Returns:
+        ``(loaded, skipped)``: ``loaded`` maps template id to ``(row, jpeg bytes,
+        Fingerprint)``; ``skipped`` maps template id to why its image was unusable.
+    """
+    loaded, skipped = {}, {}
+    for row in rows:
+        tid, image_file = row["template_id"], (row.get("image_file") or "").strip()
+        if not image_file or tid in loaded:
+            continue
+        try:
+            image = downscale(
+                open_image(Path(source) / image_file, name=image_file), max_side
+            )
+        except DankError as e:
+            skipped[tid] = str(e)
+            log.warning("skipping template %s: %s", tid, e)
+            continue
+        loaded[tid] = (row, to_jpeg(image, JPEG_QUALITY), dedupe.fingerprint(image))
+    return loaded, skipped
+
+
+def merge_templates(loaded, raw_counts):
+    """Groups loaded templates that show the same picture.
+
+    Returns:
+        A list of groups, each a list of template ids with the canonical id first.
+    """
+    ids = sorted(loaded)
+    groups, _ = dedupe.find_groups(
+        [loaded[i][2] for i in ids], [_name_keys(loaded[i][0]) for i in ids]
+    )
+    out = []
+    for group in groups:
+        members = sorted(
+            (ids[i] for i in group), key=lambda t: canonical_order(t, raw_counts[t])
+        )
+        out.append(members)
+    return out
+
+
+def _template(label, members, loaded, n_captions):
+    rows = [loaded[m][0] for m in members]
+    aliases = []
+    for row in rows:
+        names = [row["template_id"], row["name"]] + (row.get("alt_names") or "").split(
+            ","
+        )
+        aliases += [a.strip() for a in names if a.strip()]
+    aliases = [a for a in dict.fromkeys(aliases) if a != rows[0]["name"]]
+    boxes = None
+    for row in rows:
+        if (row.get("text_layout_json") or "").strip():
+            try:
+                boxes = json.loads(row["text_layout_json"])
+                break
+            except ValueError:
+                log.warning("ignoring bad text_layout_json of %s", row["template_id"])
+    return Template(
+        label=label,
+        id=members[0],
+        name=rows[0]["name"] or members[0],
+        aliases=tuple(aliases),
+        image=f"{members[0]}.jpg",
+        boxes=boxes,
+        n_captions=n_captions,
+    )
+
+
+def _check_out(out):
+    out = Path(out)
+    if out.exists() and (
+        not out.is_dir()
+        or (any(out.iterdir()) and not (out / constants.CATALOGUE_FILE).is_file())
+    ):
+        raise DankError(
+            f"{out} exists and is not a data build; refusing to replace it. "
+            "Pass an empty or new --out folder."
+        )
+    return out
+
+
+def build_dataset(
+    source, out, max_templates=None, max_captions_per_template=None, seed=0
+):
+    """Builds a dataset from a source folder into ``out`` (replaced atomically).
+
+    Args:
+        source: a folder like ``/work/shared/data/memes`` or ``data/starter``.
+        out: the build folder; an older build there is replaced only on success.
+        max_templates: keep only the templates (after merging) with the most
+            captions; ``None`` keeps every template with a usable image.
+        max_captions_per_template: cap per template (seeded random sample).
+        seed: controls the sample and the splits.
+
+    Returns:
+        The summary dict also written to ``summary.json``.
+    """
+    start = time.time()
+    out = _check_out(out)
+    for name, value in (
+        ("max_templates", max_templates),
+        ("max_captions_per_template", max_captions_per_template),
+    ):
+        if value is not None and value < 1:
+            raise DankError(
+                f"--{name.replace('_', '-')} must be at least 1, got {value}"
+            )
+    rows = sources.read_templates(source)
+    caption_rows = list(sources.read_captions(source))
+    raw_counts = collections.Counter(r["template_id"] for r in caption_rows)
+    log.info("read %d templates, %d captions", len(rows), len(caption_rows))
+    loaded, skipped = load_images(source, rows)
+    if not loaded:
+        raise DankError(f"{source}: no template has a usable image; check templates/")
+    groups = merge_templates(loaded, raw_counts)
+    log.info("%d images -> %d templates after merging", len(loaded), len(groups))
+    group_raw = [sum(raw_counts[m] for m in g) for g in groups]
+    order = sorted(range(len(groups)), key=lambda i: (-group_raw[i], groups[i][0]))
+    if max_templates is not None:
+        order = order[:max_templates]
+    group_of = {m: gi for gi in order for m in groups[gi]}
+
+    captions, dropped, n_read = clean.clean_captions(
+        caption_rows, group_of, max_captions_per_template, seed
+    )
+    del caption_rows
+    clean.score_captions(captions)
+    for c, split in zip(
+        captions,
+        splits.assign_splits(
+            [c.group for c in captions], [c.key for c in captions], seed
+        ),
+    ):
+        c.split = split
+    token_lists = {id(c): text.caption_tokens(c.top, c.bottom) for c in captions}
+    names = [t for gi in order for t in text.tokenize(loaded[groups[gi][0]][0]["name"])]
+    vocab = build_vocabulary(
+        (token_lists[id(c)] for c in captions if c.split == "train"),
+        MIN_COUNT,
+        always=names,
+    )
+    encoded = {}
+    for c in captions:
+        ids = vocab.encode(token_lists[id(c)])
+        if ids.count(constants.UNK_ID) > MAX_UNKNOWN:
+            dropped[clean.UNKNOWN_WORDS] += 1
+        else:
+            encoded[id(c)] = ids
+    captions = [c for c in captions if id(c) in encoded]
+
+    kept = collections.Counter(c.group for c in captions)
+    order.sort(key=lambda gi: (-kept[gi], groups[gi][0]))
+    label_of = {gi: label for label, gi in enumerate(order)}
+    catalogue = Catalogue(
+        _template(label, groups[gi], loaded, kept[gi]) for label, gi in enumerate(order)
+    )
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        (tmp / "templates").mkdir()
+        image_records = []
+        for t in catalogue:
+            jpeg = loaded[t.id][1]
+            (tmp / "templates" / t.image).write_bytes(jpeg)
+            image_records.append(records.image_example(jpeg, t.id, t.label))
+        names_ = records.shard_names(
+            constants.IMAGES_PATTERN, len(image_records), records.IMAGES_PER_SHARD
+        )
+        records.write_shards(tmp, names_, image_records)
+        per_split = {}
+        for split in constants.SPLITS:
+            chosen = [c for c in captions if c.split == split]
+            random.Random(f"{seed}-{split}").shuffle(chosen)
+            per_split[split] = len(chosen)
+            serialized = [
+                records.caption_example(
+                    label_of[c.group], encoded[id(c)], c.score, c.top, c.bottom
+                )
+                for c in chosen
+            ]
+            names_ = records.shard_names(
+                constants.CAPTIONS_PATTERN,
+                len(serialized),
+                records.CAPTIONS_PER_SHARD,
+                split=split,
+            )
+            records.write_shards(tmp, names_, serialized)
+        catalogue.save(tmp / constants.CATALOGUE_FILE)
+        vocab.save(tmp / constants.VOCAB_FILE)
+        summary = {
+            "source": str(source),
+            "seed": seed,
+            "max_templates": max_templates,
+            "max_captions_per_template": max_captions_per_template,
+            "template_rows": len(rows),
+            "images_loaded": len(loaded),
+            "images_skipped": skipped,
+            "templates_before_merge": len(loaded),
+            "templates_after_merge": len(groups),
+            "merged_groups": [g for g in groups if len(g) > 1],
+            "templates": len(catalogue),
+            "captions_read": n_read,
+            "captions_dropped": {r: dropped.get(r, 0) for r in clean.REASONS},
+            "captions_kept": len(captions),
+            "captions_per_split": per_split,
+            "vocab_size": len(vocab),
+            "seconds": round(time.time() - start, 1),
+        }
+        card.write_card(tmp, summary, catalogue, captions, encoded)
+        summary["seconds"] = round(time.time() - start, 1)
+        write_json(tmp / "summary.json", summary)
+    return summary

@@ -1,0 +1,26 @@
+"""Shared fixtures: a tiny synthetic source folder and a data build made from it."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_source(tmp_path_factory):
+    """A source folder like /work/shared/data/memes: 6 templates x 40 captions."""
+    from dank.data.synthetic import make_source
+
+    return make_source(tmp_path_factory.mktemp("tiny_source"))
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_source, tmp_path_factory):
+    """A data build (catalogue.json, vocab.json, TFRecords) of ``tiny_source``."""
+    from dank.data.build import build_dataset
+
+    out = tmp_path_factory.mktemp("tiny_data") / "build"
+    build_dataset(tiny_source, out)
+    return out
