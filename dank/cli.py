@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "dank.scrape.cli",
     "dank.safety.cli",
     "dank.humor.cli",
+    "dank.export.cli",
+    "dank.serve.cli",
 )
 
 # Grouped commands: ``dank train vision``, ``dank evaluate captions``, ...

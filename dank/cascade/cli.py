@@ -73,29 +73,19 @@ def register(commands):
 
 
 def decode_config(args):
-    """The ``DecodeConfig`` for the command's flags."""
+    """The ``DecodeConfig`` for the command's flags (bad values raise DankError)."""
     from dank.decoding.config import DecodeConfig
 
     if args.n < 1:
         raise DankError(f"-n must be at least 1, got {args.n}")
-    if args.decoder == "greedy":
-        return DecodeConfig(method="greedy", max_len=args.max_len)
+    common = {"method": args.decoder, "max_len": args.max_len}
     if args.decoder == "sample":
-        return DecodeConfig(
-            method="sample",
-            max_len=args.max_len,
-            temperature=args.temperature,
-            num_return=args.n + 2,
-        )
-    beam = max(args.beam, args.n)
+        common.update(temperature=args.temperature, num_return=args.n + 2)
+    elif args.decoder != "greedy":
+        beam = max(args.beam, args.n)  # Spare candidates for the safety filter.
+        common.update(beam_size=beam, num_return=beam, temperature=args.temperature)
     try:
-        return DecodeConfig(
-            method=args.decoder,
-            beam_size=beam,
-            num_return=beam,
-            max_len=args.max_len,
-            temperature=args.temperature,
-        )
+        return DecodeConfig(**common)
     except ValueError as e:
         raise DankError(str(e)) from e
 

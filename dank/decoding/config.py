@@ -1,0 +1,87 @@
+"""Decoding configuration: which decoder runs and with which knobs.
+
+Presets are data: ``PRESETS["paper"]`` is the paper's diversity beam with its
+published defaults, ``PRESETS["paper_app"]`` the settings of the authors' app.
+"""
+
+import dataclasses
+
+METHODS = ("greedy", "beam", "diverse", "sample")
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    """How captions are generated from a step function.
+
+    Scores are always ``logprob / length ** length_penalty`` where ``length``
+    counts the generated tokens including ``</s>`` (not ``<s>``).
+    """
+
+    # greedy | beam (arg-top-k) | diverse (the paper's sampled beam) | sample.
+    method: str = "diverse"
+    # Beams kept alive per input (paper 5, the authors' app 2). Beam methods only.
+    beam_size: int = 5
+    # Most generated tokens per caption, ``</s>`` included (paper 25, app 20).
+    max_len: int = 25
+    # Softmax temperature: diverse reweights p**(1/T) (paper 1.3, app 2.4);
+    # sample divides the logits by it. Ignored by greedy and beam.
+    temperature: float = 1.3
+    # Diverse only: words kept per beam before reweighting (paper 100).
+    top_words: int = 100
+    # alpha in logprob / length**alpha, used to rank finished captions. Paper 0.2
+    # for diverse; also the default for beam (0 ranks by raw logprob and favours
+    # short captions; GNMT-style 0.6-0.7 favours long ones).
+    length_penalty: float = 0.2
+    # Sample only: keep the k most likely tokens (0 = off).
+    top_k: int = 0
+    # Sample only: nucleus mass to keep, in (0, 1] (1.0 = off).
+    top_p: float = 1.0
+    # Captions returned per input; at most beam_size for beam methods, 1 for
+    # greedy. Sampling draws this many independent samples.
+    num_return: int = 1
+    # Never emit <unk>. The paper's diverse beam always suppresses it; for the
+    # other methods it is this flag.
+    suppress_unk: bool = True
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(
+                f"unknown decoding method {self.method!r}; use one of {METHODS}"
+            )
+        if self.max_len < 1:
+            raise ValueError(f"max_len must be >= 1, got {self.max_len}")
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_words < 1:
+            raise ValueError(f"top_words must be >= 1, got {self.top_words}")
+        if self.length_penalty < 0:
+            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1] (1 = off), got {self.top_p}")
+        if self.num_return < 1:
+            raise ValueError(f"num_return must be >= 1, got {self.num_return}")
+        if self.method == "greedy" and self.num_return != 1:
+            raise ValueError(
+                "greedy decoding returns one caption per input; set num_return=1 "
+                "or use method='sample' or a beam method for several"
+            )
+        if self.method in ("beam", "diverse") and self.num_return > self.beam_size:
+            raise ValueError(
+                f"num_return ({self.num_return}) must be <= beam_size "
+                f"({self.beam_size}) for {self.method} decoding"
+            )
+
+
+PRESETS = {
+    "greedy": DecodeConfig(method="greedy"),
+    "beam": DecodeConfig(method="beam", beam_size=5),
+    "paper": DecodeConfig(method="diverse", beam_size=5, temperature=1.3, max_len=25),
+    "paper_app": DecodeConfig(
+        method="diverse", beam_size=2, temperature=2.4, max_len=20
+    ),
+    "sample": DecodeConfig(method="sample", temperature=1.0, top_p=0.9),
+}
