@@ -1,0 +1,24 @@
+"""``python -m dank.scrape SPIDER --base-url URL --out DIR``: ``dank scrape`` alone."""
+
+import argparse
+import sys
+
+from dank.cli import Commands
+from dank.errors import DankError
+from dank.scrape import cli
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m dank.scrape")
+    root = parser.add_subparsers(dest="command", required=True)
+    cli.register(Commands(root))
+    args = parser.parse_args(["scrape", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.func(args)
+    except DankError as e:
+        print(f"dank: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

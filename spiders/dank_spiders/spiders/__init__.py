@@ -1,0 +1,1 @@
+"""The spiders: one module per site."""
