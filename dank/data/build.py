@@ -126,7 +126,12 @@ def _check_out(out):
 
 
 def build_dataset(
-    source, out, max_templates=None, max_captions_per_template=None, seed=0
+    source,
+    out,
+    max_templates=None,
+    max_captions_per_template=None,
+    seed=0,
+    safety=None,
 ):
     """Builds a dataset from a source folder into ``out`` (replaced atomically).
 
@@ -137,6 +142,9 @@ def build_dataset(
             captions; ``None`` keeps every template with a usable image.
         max_captions_per_template: cap per template (seeded random sample).
         seed: controls the sample and the splits.
+        safety: a ``dank.safety.training.TrainingFilter``; the default drops
+            captions the safety lexicon flags and templates on the blocklist
+            (``TrainingFilter(enabled=False)`` keeps everything, for research).
 
     Returns:
         The summary dict also written to ``summary.json``.
@@ -151,8 +159,23 @@ def build_dataset(
             raise DankError(
                 f"--{name.replace('_', '-')} must be at least 1, got {value}"
             )
+    from dank.safety.training import (
+        TrainingFilter,
+        blocked_templates,
+        filter_captions,
+    )
+
+    safety = TrainingFilter() if safety is None else safety
     rows = sources.read_templates(source)
     caption_rows = list(sources.read_captions(source))
+    safety_dropped = {}
+    if safety.enabled:
+        # Blocked templates lose their image too, so the classifier never learns them.
+        blocked = blocked_templates(rows, safety.blocklist)
+        rows = [r for r in rows if r["template_id"] not in blocked]
+        caption_rows, filtered = filter_captions(caption_rows, safety)
+        safety_dropped = dict(filtered)
+        log.info("safety filter: %s", safety_dropped or "nothing dropped")
     raw_counts = collections.Counter(r["template_id"] for r in caption_rows)
     log.info("read %d templates, %d captions", len(rows), len(caption_rows))
     loaded, skipped = load_images(source, rows)
@@ -245,6 +268,11 @@ def build_dataset(
             "merged_groups": [g for g in groups if len(g) > 1],
             "templates": len(catalogue),
             "captions_read": n_read,
+            "safety_filter": {
+                "enabled": safety.enabled,
+                "mode": safety.mode,
+                "dropped": safety_dropped,
+            },
             "captions_dropped": {r: dropped.get(r, 0) for r in clean.REASONS},
             "captions_kept": len(captions),
             "captions_per_split": per_split,

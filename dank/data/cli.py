@@ -37,6 +37,12 @@ def register(commands):
     build.add_argument(
         "--seed", type=int, default=0, help="seed for splits and sampling"
     )
+    build.add_argument(
+        "--no-safety-filter",
+        action="store_true",
+        help="keep captions the safety lexicon flags and blocklisted templates "
+        "(research only: the models will learn slurs and worse)",
+    )
     build.set_defaults(func=_build)
     info = group.add_parser("info", help="summarise a data build")
     info.add_argument("dir", help="a data build folder")
@@ -58,6 +64,15 @@ def format_summary(s):
     ]
     if s["images_skipped"]:
         lines.append(f"images skipped: {len(s['images_skipped'])} (see summary.json)")
+    safety = s.get("safety_filter", {})
+    if safety.get("enabled"):
+        dropped = safety.get("dropped") or {}
+        lines.append(
+            "safety filter: dropped "
+            + (", ".join(f"{n} {k}" for k, n in dropped.items()) or "nothing")
+        )
+    else:
+        lines.append("safety filter: OFF")
     lines.append(f"captions: {s['captions_read']} read, {s['captions_kept']} kept")
     for reason, n in s["captions_dropped"].items():
         lines.append(f"  dropped {reason}: {n}")
@@ -69,14 +84,22 @@ def format_summary(s):
 
 
 def _build(args):
-    from dank.data.build import build_dataset
+    import logging
 
+    from dank.data.build import build_dataset
+    from dank.safety.training import TrainingFilter
+
+    if args.no_safety_filter:
+        logging.getLogger("dank").warning(
+            "safety filter OFF: flagged captions and blocklisted templates are kept"
+        )
     s = build_dataset(
         args.source,
         args.out,
         args.max_templates,
         args.max_captions_per_template,
         args.seed,
+        safety=TrainingFilter(enabled=not args.no_safety_filter),
     )
     for line in format_summary(s):
         print(line)
