@@ -71,7 +71,10 @@ def beam_loop(step_fn, initial_state, batch_size, config, expand):
 
     def body(t, tokens, state, alive_seqs, alive_lp, fin_seqs, fin_score, fin_len):
         logits, state = step_fn(tokens, state)
-        logprobs = tf.reshape(common.log_probs(logits), [batch_size, k, -1])
+        # Name the vocabulary size: with a dynamic batch, -1 would lose the
+        # static width that the top-k expansions need.
+        vocab = logits.shape[-1] or tf.shape(logits)[-1]
+        logprobs = tf.reshape(common.log_probs(logits), [batch_size, k, vocab])
         cand_tok, cand_inc = expand(logprobs, t)
         c = cand_tok.shape[-1]
         cand_tok = tf.reshape(tf.cast(cand_tok, tf.int32), [batch_size, k * c])

@@ -45,3 +45,25 @@ def test_compiled_decoder_takes_new_seeds_without_retracing():
     c = run(state, 1)
     np.testing.assert_array_equal(a.tokens, c.tokens)
     assert not np.array_equal(a.tokens, b.tokens)
+
+
+@pytest.mark.parametrize("method", sorted(CONFIGS))
+def test_dynamic_batch_signature(method):
+    """A batch of unknown size (as a served model gets) still decodes.
+
+    Regression: reshaping logits to ``[batch, k, -1]`` with a dynamic batch lost
+    the static vocabulary size that the top-k expansions need.
+    """
+    step_fn = random_model(vocab=40, seed=3)
+    config = CONFIGS[method]
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([2], tf.int32)]
+    )
+    def run(start, seed):
+        return decode(step_fn, (start,), config, seed=seed)
+
+    seed = tf.constant([5, 9], tf.int32)
+    out = run(tf.zeros([3], tf.int32), seed)
+    eager = decode(step_fn, (tf.zeros([3], tf.int32),), config, seed=seed)
+    np.testing.assert_array_equal(out.tokens, eager.tokens)
