@@ -29,16 +29,27 @@ $(STAMP): setup.cfg pyproject.toml
 
 setup: $(STAMP)  ## Create .venv and install dank with pinned dependencies.
 
-$(DATA)/.built: $(STAMP) $(wildcard $(STARTER)/*.csv*)
+$(DATA)/.built: $(wildcard $(STARTER)/*.csv*) | $(STAMP)
 	$(BIN)/dank data build --source $(STARTER) --out $(DATA)
 	@touch $@
 
 data: $(DATA)/.built  ## Build TFRecords from the committed starter set.
 
-train: data  ## Train both models (preset $(PRESET)) into $(RUN) and draw sample memes.
+# Each model is a file target: re-running `make train` after an interruption
+# resumes the unfinished model (BackupAndRestore) and skips a finished one.
+$(RUN)/vision/model.keras: $(DATA)/.built
 	$(BIN)/dank train vision --preset $(PRESET) --data $(DATA) --run $(RUN)
+
+$(RUN)/language/model.keras: $(DATA)/.built
 	$(BIN)/dank train language --preset $(PRESET) --data $(DATA) --run $(RUN)
+
+train: $(RUN)/vision/model.keras $(RUN)/language/model.keras  ## Train both models (preset $(PRESET)) into $(RUN), draw sample memes.
 	$(BIN)/dank generate --run $(RUN) --samples
+	$(BIN)/dank summary --run $(RUN)
+
+train-vision: $(RUN)/vision/model.keras  ## Train only the template classifier.
+
+train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 
 train-full: setup  ## Build the full catalogue from $(FULL_SOURCE) and train vision on every template.
 	$(BIN)/dank data build --source $(FULL_SOURCE) --out $(FULL_DATA)
@@ -59,8 +70,9 @@ bench: setup  ## Benchmarks (not built yet).
 paper: setup  ## Reproduce the paper's variants (not built yet).
 	@echo "make paper: not built yet (issue 8)."; exit 2
 
-export: setup  ## Export SavedModel and ONNX (not built yet).
-	@echo "make export: not built yet (issue 6)."; exit 2
+export: setup  ## Export $(RUN) as SavedModel and ONNX into exports/.
+	$(BIN)/dank export --run $(RUN) --format savedmodel --out exports/savedmodel
+	$(BIN)/dank export --run $(RUN) --format onnx --out exports/onnx
 
 tensorboard: setup  ## Serve TensorBoard over runs/.
 	$(BIN)/tensorboard --logdir runs --host 127.0.0.1

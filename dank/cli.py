@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "dank.humor.cli",
     "dank.export.cli",
     "dank.serve.cli",
+    "dank.doctor.cli",
 )
 
 # Grouped commands: ``dank train vision``, ``dank evaluate captions``, ...

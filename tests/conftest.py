@@ -24,3 +24,21 @@ def tiny_data(tiny_source, tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny_data") / "build"
     build_dataset(tiny_source, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data, tmp_path_factory):
+    """A run with both models trained by the ``tiny`` presets on ``tiny_data``.
+
+    Trained once per session (about a minute): every test that needs a finished
+    run (cascade, export, serve, doctor) shares it and must not modify it.
+    """
+    from dank.language.config import PRESETS as LANGUAGE
+    from dank.language.train import train_language
+    from dank.vision.config import PRESETS as VISION
+    from dank.vision.train import train_vision
+
+    run = tmp_path_factory.mktemp("tiny_run") / "run"
+    train_vision(tiny_data, run, VISION["tiny"])
+    train_language(tiny_data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)
+    return run

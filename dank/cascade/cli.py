@@ -79,10 +79,17 @@ def decode_config(args):
     if args.n < 1:
         raise DankError(f"-n must be at least 1, got {args.n}")
     common = {"method": args.decoder, "max_len": args.max_len}
+    # Spare candidates for the safety filter (and for the humour reranker).
+    wanted = args.candidates if getattr(args, "rerank", None) else args.n
+    if args.decoder == "greedy" and wanted > 1:
+        raise DankError(
+            "greedy decoding gives one caption per picture; use -n 1 "
+            "or --decoder diverse/beam/sample"
+        )
     if args.decoder == "sample":
-        common.update(temperature=args.temperature, num_return=args.n + 2)
+        common.update(temperature=args.temperature, num_return=wanted + 2)
     elif args.decoder != "greedy":
-        beam = max(args.beam, args.n)  # Spare candidates for the safety filter.
+        beam = max(args.beam, wanted)
         common.update(beam_size=beam, num_return=beam, temperature=args.temperature)
     try:
         return DecodeConfig(**common)
@@ -116,11 +123,6 @@ def generate(args, out=sys.stdout):
     from dank.render.meme import draw_meme, save_png
 
     config = decode_config(args)
-    if args.n > 1 and config.method == "greedy":
-        raise DankError(
-            "greedy decoding gives one caption per picture; use -n 1 "
-            "or --decoder diverse/beam/sample"
-        )
     generator = MemeGenerator(
         args.run, config, mix_top_k=args.mix_top_k, safety=not args.no_filter
     )

@@ -31,6 +31,7 @@ class Meme:
     top: str
     bottom: str
     score: float  # The decoder's ranking score (length-normalised log-probability).
+    humor: float | None = None  # The humour model's score (0..1) with --rerank humor.
 
     def to_json(self, file=None):
         """The ``dank generate`` JSON line for this meme."""
@@ -41,6 +42,7 @@ class Meme:
             "top": self.top,
             "bottom": self.bottom,
             "score": round(self.score, 4),
+            **({} if self.humor is None else {"humor": round(self.humor, 4)}),
             "file": None if file is None else str(file),
         }
 
@@ -59,9 +61,21 @@ class MemeGenerator:
         decode_config: a ``dank.decoding.DecodeConfig``.
         mix_top_k: condition on the top-k templates mixed by probability.
         safety: filter offensive captions (on unless you are doing research).
+        rerank: None, or ``"humor"`` to draw ``candidates`` captions per picture
+            and keep the funniest by the run's humour model (``dank train humor``),
+            with a penalty for captions copied from the training data.
+        candidates: captions drawn per picture before reranking.
     """
 
-    def __init__(self, run_dir, decode_config, mix_top_k=1, safety=True):
+    def __init__(
+        self,
+        run_dir,
+        decode_config,
+        mix_top_k=1,
+        safety=True,
+        rerank=None,
+        candidates=20,
+    ):
         from dank.cascade.module import Cascade
         from dank.language.load import load_caption_model
         from dank.vision.predict import load_classifier

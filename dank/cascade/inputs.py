@@ -30,7 +30,7 @@ class InputImage:
 def expand_paths(names):
     """Expands directories into their image files (sorted); keeps other names."""
     out = []
-    for name in names:
+    for name in map(str, names):
         path = Path(name)
         if name != "-" and path.is_dir():
             files = sorted(

@@ -1,0 +1,289 @@
+"""Trains the template classifier into ``run_dir/vision``.
+
+Phases: with pretrained backbone weights, the head trains alone first and then
+everything is unfrozen; from scratch there is one phase. Each phase runs
+``model.fit`` under the chosen ``tf.distribute`` strategy with
+``BackupAndRestore`` (one Keras epoch = ``steps_per_epoch`` steps), so a killed
+run resumes at its last completed epoch. After training, BatchNorm statistics
+are re-estimated on fresh batches (short runs otherwise collapse at evaluation
+because the moving averages lag the weights), the known/unknown threshold is
+calibrated on the validation set, and the model is saved atomically.
+"""
+
+import importlib.util
+import logging
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dank import constants
+from dank.data.pipeline import load_catalogue
+from dank.distribute import get_strategy
+from dank.io import atomic_path, write_json
+from dank.run import prepare_run
+from dank.vision import calibrate, data
+from dank.vision.model import backbone, build_model, load_pretrained
+from dank.vision.weights import resolve_weights
+
+log = logging.getLogger(__name__)
+
+HEAD_DONE_FILE = "head_done.weights.h5"
+
+
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to 0."""
+
+    def __init__(self, peak, warmup, total):
+        self.peak, self.warmup, self.total = (
+            float(peak),
+            int(warmup),
+            max(1, int(total)),
+        )
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warm = self.peak * (step + 1.0) / max(1, self.warmup)
+        progress = keras.ops.clip(
+            (step - self.warmup) / max(1, self.total - self.warmup), 0.0, 1.0
+        )
+        cosine = 0.5 * self.peak * (1.0 + keras.ops.cos(np.pi * progress))
+        return keras.ops.where(step < self.warmup, warm, cosine)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
+
+
+class _StepCounter(keras.callbacks.Callback):
+    """Counts the steps actually run in this process (a resumed run skips some)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def reestimate_batchnorm(model, batches, n_batches):
+    """Replaces BatchNorm moving statistics by their average over fresh batches.
+
+    Runs forward passes in training mode with each layer's momentum set to
+    k / (k + 1) on the k-th batch, which makes the moving mean and variance the
+    cumulative average over the batches (precise BN).
+
+    Args:
+        model: a classifier from ``build_model``.
+        batches: a dataset of (images, labels) batches.
+        n_batches: how many batches to average over.
+    """
+    norms = [
+        layer
+        for layer in backbone(model).layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    saved = [layer.momentum for layer in norms]
+    try:
+        for k, (images, _) in enumerate(batches.take(n_batches)):
+            for layer in norms:
+                layer.momentum = k / (k + 1.0)
+            model(images, training=True)
+    finally:
+        for layer, momentum in zip(norms, saved):
+            layer.momentum = momentum
+
+
+def predict_arrays(model, batches):
+    """Runs ``model`` over a dataset of images (or (images, labels)).
+
+    Returns:
+        (probs [N, n], embeddings [N, 2048], labels [N] or None).
+    """
+    forward = tf.function(lambda x: model(x, training=False))
+    probs, embeddings, labels = [], [], []
+    for item in batches:
+        images = item[0] if isinstance(item, tuple) else item
+        out = forward(images)
+        probs.append(tf.nn.softmax(out["logits"]).numpy())
+        embeddings.append(out["embedding"].numpy())
+        if isinstance(item, tuple):
+            labels.append(item[1].numpy())
+    return (
+        np.concatenate(probs),
+        np.concatenate(embeddings),
+        np.concatenate(labels) if labels else None,
+    )
+
+
+def topk_accuracy(probs, labels, k):
+    """Share of rows whose label is among the ``k`` most probable classes."""
+    top = np.argsort(-probs, axis=1)[:, :k]
+    return float((top == labels[:, None]).any(axis=1).mean())
+
+
+def _log_callbacks(logs_dir, name):
+    """TensorBoard logs when TensorBoard is installed, else a CSV per phase."""
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    csv = keras.callbacks.CSVLogger(str(logs_dir / f"{name}.csv"), append=True)
+    if importlib.util.find_spec("tensorboard") is None:
+        log.warning("tensorboard is not installed; logging %s to %s.csv", name, name)
+        return [csv]
+    return [csv, keras.callbacks.TensorBoard(str(logs_dir / name), update_freq=10)]
+
+
+def _fit_phase(model, train_model, dataset, config, steps, out_dir, name, callbacks):
+    """Runs one phase of ``steps`` steps with its own backup; returns steps run."""
+    epochs = max(1, steps // config.steps_per_epoch)
+    schedule = WarmupCosine(
+        config.learning_rate, min(config.warmup_steps, steps // 2), steps
+    )
+    train_model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing
+        ),
+        metrics=[
+            keras.metrics.CategoricalAccuracy(name="top1"),
+            keras.metrics.TopKCategoricalAccuracy(5, name="top5"),
+        ],
+        jit_compile=config.jit_compile,
+    )
+    counter = _StepCounter()
+    backup = keras.callbacks.BackupAndRestore(
+        str(out_dir / constants.BACKUP_DIR / name), save_freq="epoch"
+    )
+    train_model.fit(
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=[
+            backup,
+            *_log_callbacks(out_dir / constants.LOGS_DIR, name),
+            counter,
+            *callbacks,
+        ],
+        verbose=2,
+    )
+    return counter.steps
+
+
+def train_vision(
+    data_dir,
+    run_dir,
+    config,
+    weights=None,
+    strategy="default",
+    mixed_precision=False,
+    logical_cpus=0,
+    callbacks=(),
+):
+    """Trains, calibrates and saves the classifier; returns the metrics dict.
+
+    Args:
+        data_dir: a data build.
+        run_dir: the run directory (created if missing).
+        config: a ``VisionConfig``.
+        weights: None (from scratch), ``"imagenet"`` or a weights file path.
+        strategy: a ``dank.distribute.STRATEGIES`` name.
+        mixed_precision: use float16 compute (for GPUs).
+        logical_cpus: split the CPU into this many devices (testing ``mirrored``).
+        callbacks: extra Keras callbacks for ``fit`` (tests use one to interrupt).
+    """
+    if weights:
+        resolve_weights(weights)  # Before the run directory is touched.
+    catalogue = load_catalogue(data_dir)
+    settings = {
+        **config.to_dict(),
+        "weights": weights,
+        "strategy": strategy,
+        "mixed_precision": bool(mixed_precision),
+    }
+    out_dir = prepare_run(run_dir, data_dir, constants.VISION_DIR, settings)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    dist = get_strategy(strategy, logical_cpus)
+    with dist.scope():
+        model = build_model(len(catalogue), config.image_size, config.dropout)
+        if weights:
+            load_pretrained(model, weights)
+        train_model = keras.Model(model.inputs, model.get_layer("logits").output)
+
+    n = len(catalogue)
+    dataset = data.train_dataset(data_dir, config).map(
+        lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    start, steps_run = time.perf_counter(), 0
+    head_steps = min(config.head_steps, config.steps // 2) if weights else 0
+    head_done = out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE
+    with dist.scope():
+        if head_steps and head_done.is_file():
+            train_model.load_weights(head_done)
+        elif head_steps:
+            backbone(model).trainable = False
+            steps_run += _fit_phase(
+                model,
+                train_model,
+                dataset,
+                config,
+                head_steps,
+                out_dir,
+                "head",
+                callbacks,
+            )
+            backbone(model).trainable = True
+            train_model.save_weights(head_done)
+        steps_run += _fit_phase(
+            model,
+            train_model,
+            dataset,
+            config,
+            config.steps - head_steps,
+            out_dir,
+            "full",
+            callbacks,
+        )
+    train_seconds = time.perf_counter() - start
+
+    reestimate_batchnorm(
+        model,
+        data.train_dataset(data_dir, config, seed=config.seed + 99),
+        config.bn_batches,
+    )
+    probs, _, labels = predict_arrays(model, data.val_dataset(data_dir, config))
+    unknown_probs, _, _ = predict_arrays(model, data.unknown_dataset(config))
+    calibration = calibrate.choose_threshold(
+        probs.max(axis=1),
+        unknown_probs.max(axis=1),
+        unknown_source=f"{config.val_unknown} synthetic colour-field/noise pictures",
+    )
+    with atomic_path(out_dir / constants.MODEL_FILE) as tmp:
+        model.save(tmp)
+    write_json(out_dir / constants.CALIBRATION_FILE, calibration)
+    metrics = {
+        "val_top1": topk_accuracy(probs, labels, 1),
+        "val_top5": topk_accuracy(probs, labels, 5),
+        "n_val": int(labels.size),
+        "n_templates": n,
+        "image_size": config.image_size,
+        "steps": config.steps,
+        "steps_run_this_process": steps_run,
+        "train_seconds": round(train_seconds, 1),
+        "train_images_per_second": round(
+            steps_run * config.batch_size / train_seconds, 2
+        )
+        if steps_run
+        else None,
+        "known_recall": calibration["known_recall"],
+        "unknown_rejection": calibration["unknown_rejection"],
+    }
+    write_json(out_dir / constants.METRICS_FILE, metrics)
+    head_done.unlink(missing_ok=True)
+    log.info("vision: %s", metrics)
+    return metrics
+
+
+def default_paths():
+    """The defaults of ``dank train vision``: (data dir, run dir)."""
+    return Path("data/build/starter"), Path(constants.DEFAULT_RUN)

@@ -1,0 +1,61 @@
+import numpy as np
+import tensorflow as tf
+
+from dank.vision import augment, data
+from dank.vision.captions import caption_bank, render_caption
+
+
+def test_caption_layer_has_white_text_with_black_stroke():
+    layer = np.asarray(
+        render_caption("one does not simply", "walk into mordor", 300, 240)
+    )
+    alpha = layer[..., 3] > 0
+    assert alpha[:80].any() and alpha[-80:].any()  # Text at top and bottom.
+    assert not alpha[100:140].any()  # Middle left clear.
+    drawn = layer[alpha]
+    assert (drawn[:, :3] > 240).all(axis=1).any() and (drawn[:, :3] < 20).all(
+        axis=1
+    ).any()
+
+
+def test_caption_bank_shapes():
+    bank = caption_bank([{"top": "such wow", "bottom": "much doge"}], 3, 40, seed=0)
+    assert bank.shape == (3, 40, 40, 4) and bank.dtype == np.uint8
+    assert (bank[..., 3] > 0).any()
+
+
+def test_caption_is_visibly_drawn():
+    template = tf.fill((96, 96, 3), 128.0)
+    layer = np.asarray(render_caption("top text here", "bottom text", 96, 96))
+    out = augment.composite(template, layer).numpy()
+    changed = np.abs(out - 128.0).max(axis=-1) > 50
+    assert changed.mean() > 0.05  # A real share of pixels turned white or black.
+    assert (out > 250).all(axis=-1).any() and (out < 5).all(axis=-1).any()
+
+
+def test_meme_augment_shape_dtype_range():
+    template = tf.random.uniform((40, 40, 3), 0, 255)
+    layer = caption_bank([{"top": "hello", "bottom": "world"}], 1, 40, seed=0)[0]
+    for i in range(4):
+        out = augment.meme_augment(
+            template, layer, tf.constant([1, i]), 32, 0.5, (30, 95)
+        )
+        assert out.shape == (32, 32, 3) and out.dtype == tf.float32
+        assert float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 255.0
+    a = augment.meme_augment(template, layer, tf.constant([1, 2]), 32, 0.5, (30, 95))
+    b = augment.meme_augment(template, layer, tf.constant([1, 2]), 32, 0.5, (30, 95))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())  # Seeded: reproducible.
+
+
+def test_pipelines(tiny_data, tiny_config):
+    images, labels = next(iter(data.train_dataset(tiny_data, tiny_config)))
+    assert images.shape == (tiny_config.batch_size, 32, 32, 3)
+    assert labels.dtype == tf.int32
+    x1, y1 = data.validation_arrays(tiny_data, tiny_config)
+    x2, y2 = data.validation_arrays(tiny_data, tiny_config)
+    assert len(x1) == 6 * tiny_config.val_per_template and x1.dtype == np.uint8
+    np.testing.assert_array_equal(x1, x2)  # Fixed seed: a fixed validation set.
+    np.testing.assert_array_equal(y1, y2)
+    unknown = np.concatenate([u.numpy() for u in data.unknown_dataset(tiny_config)])
+    assert unknown.shape == (tiny_config.val_unknown, 32, 32, 3)
+    assert unknown.std() > 5  # Not a blank picture.

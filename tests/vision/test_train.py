@@ -1,0 +1,187 @@
+"""End to end on the tiny preset: train (killed, resumed), save, reload, classify."""
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dank import constants
+from dank.cli import main
+from dank.vision.evaluate import evaluate_templates
+from dank.vision.predict import classify_files, load_classifier
+
+
+def test_killed_run_resumes_where_it_stopped(vision_run, tiny_config):
+    run, first_epochs, backup_files, resumed_epochs, metrics = vision_run
+    assert first_epochs == [0]
+    assert "latest.weights.h5" in backup_files  # Epoch 0 was backed up.
+    assert resumed_epochs == [1, 2]  # Not from 0 again.
+    assert metrics["steps_run_this_process"] == 2 * tiny_config.steps_per_epoch
+    assert not (run / "vision" / "backup" / "full").exists()  # Cleaned up when done.
+
+
+def test_run_files(vision_run, tiny_config):
+    run, *_, metrics = vision_run
+    out = run / constants.VISION_DIR
+    for name in (
+        constants.MODEL_FILE,
+        constants.CALIBRATION_FILE,
+        constants.METRICS_FILE,
+    ):
+        assert (out / name).is_file()
+    info = json.loads((run / constants.RUN_CONFIG_FILE).read_text())
+    assert info["components"]["vision"]["image_size"] == tiny_config.image_size
+    assert 0.0 <= metrics["val_top1"] <= metrics["val_top5"] <= 1.0
+    assert metrics["n_val"] == 6 * tiny_config.val_per_template
+    calibration = json.loads((out / constants.CALIBRATION_FILE).read_text())
+    assert (
+        calibration["method"] == "max_prob" and 0.0 <= calibration["threshold"] <= 1.0
+    )
+
+
+def test_reload_gives_identical_predictions(vision_run):
+    run = vision_run[0]
+    rng = np.random.default_rng(0)
+    images = [
+        rng.integers(0, 256, (50 + 7 * i, 40, 3), dtype=np.uint8) for i in range(3)
+    ]
+    a = load_classifier(run)
+    b = load_classifier(run)
+    probs_a, emb_a = a.predict(images)
+    probs_b, emb_b = b.predict(images)
+    assert probs_a.shape == (3, 6) and emb_a.shape == (3, 2048)
+    np.testing.assert_allclose(probs_a.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(probs_a, probs_b)
+    np.testing.assert_array_equal(emb_a, emb_b)
+    # The batch path and the list path agree for same-sized images.
+    same = np.stack([images[0], images[0]])
+    np.testing.assert_allclose(a.predict(same)[0][0], probs_a[0], atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def images(tiny_data, tmp_path_factory):
+    """Two good template pictures, one corrupt file and one missing path."""
+    folder = tmp_path_factory.mktemp("images")
+    good = sorted((tiny_data / "templates").iterdir())[:2]
+    paths = []
+    for i, path in enumerate(good):
+        target = folder / f"meme{i}.png"
+        Image.open(path).convert("RGB").save(target)
+        paths.append(target)
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return paths, folder / "corrupt.jpg", folder / "missing.jpg"
+
+
+def test_classify_json_lines_and_bad_files(vision_run, images, capsys):
+    run = vision_run[0]
+    good, corrupt, missing = images
+    argv = [
+        "classify",
+        str(good[0]),
+        str(corrupt),
+        str(missing),
+        str(good[1]),
+        "--run",
+        str(run),
+        "--top-k",
+        "3",
+    ]
+    status = main(argv)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1  # Some files failed, the rest were classified.
+    assert [line["image"] for line in lines] == [
+        str(p) for p in (good[0], corrupt, missing, good[1])
+    ]
+    assert "error" in lines[1] and "error" in lines[2]
+    for line in (lines[0], lines[3]):
+        assert set(line) == {"image", "templates", "known"}
+        assert isinstance(line["known"], bool) and len(line["templates"]) == 3
+        first = line["templates"][0]
+        assert set(first) == {"id", "name", "prob", "aliases"}
+        probs = [t["prob"] for t in line["templates"]]
+        assert probs == sorted(probs, reverse=True)
+
+
+def test_known_follows_calibration(vision_run, images):
+    run = vision_run[0]
+    classifier = load_classifier(run)
+    classifier.threshold = 1.1  # Nothing reaches it.
+    result = next(classify_files([images[0][0]], run, classifier=classifier))
+    assert result["known"] is False
+    classifier.threshold = 0.0
+    result = next(classify_files([images[0][0]], run, classifier=classifier))
+    assert result["known"] is True
+
+
+def test_evaluate_templates(vision_run, images, tmp_path):
+    run = vision_run[0]
+    classifier = load_classifier(run)
+    good, corrupt, _ = images
+    top = next(classify_files(good[:1], run, classifier=classifier))["templates"][0]
+    alias = top["aliases"][0] if top["aliases"] else top["id"]
+    rows = [
+        {
+            "file": good[0].name,
+            "template_id": "nobody",
+            "equivalent_template_ids": f"x;{alias}",
+        },
+        {
+            "file": good[1].name,
+            "template_id": "nobody-else",
+            "equivalent_template_ids": "",
+        },
+        {"file": corrupt.name, "template_id": "nobody", "equivalent_template_ids": ""},
+    ]
+    labels = tmp_path / "labels.csv"
+    with labels.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = evaluate_templates(run, labels, good[0].parent, classifier=classifier)
+    assert result["n"] == 2 and len(result["errors"]) == 1
+    assert result["top1"] == 0.5 and result["top5"] == 0.5  # Alias match counts.
+    assert result["per_template"]["nobody"] == {"n": 1, "top1": 1.0, "top5": 1.0}
+
+
+@pytest.mark.slow  # A fresh process and a second ResNet50 trace: ~1-4 min here.
+def test_mirrored_on_two_logical_cpus(tiny_data, tmp_path):
+    """Trains two steps under MirroredStrategy over 2 logical CPU devices."""
+    code = textwrap.dedent(f"""
+        import json
+        from dank.vision.config import PRESETS
+        from dank.vision.train import train_vision
+        config = PRESETS["tiny"].replace(steps=2, steps_per_epoch=2, bn_batches=1)
+        metrics = train_vision({str(tiny_data)!r}, {str(tmp_path / "run")!r}, config,
+                               strategy="mirrored", logical_cpus=2)
+        import tensorflow as tf
+        print("DEVICES", len(tf.config.list_logical_devices("CPU")))
+        print("METRICS", json.dumps(metrics))
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "DEVICES 2" in done.stdout
+    metrics = json.loads(done.stdout.split("METRICS ", 1)[1])
+    assert metrics["steps_run_this_process"] == 2
+
+
+@pytest.mark.slow
+def test_pretrained_weights_train_head_then_all(
+    vision_run, tiny_data, tiny_config, tmp_path
+):
+    """--weights PATH: the head trains alone first, then the whole network."""
+    from dank.vision.train import train_vision
+
+    weights = vision_run[0] / constants.VISION_DIR / constants.MODEL_FILE
+    config = tiny_config.replace(steps=4, steps_per_epoch=2, head_steps=2)
+    run = tmp_path / "run"
+    metrics = train_vision(tiny_data, run, config, weights=str(weights))
+    logs = run / constants.VISION_DIR / constants.LOGS_DIR
+    assert (logs / "head.csv").is_file() and (logs / "full.csv").is_file()
+    assert metrics["steps_run_this_process"] == 4
