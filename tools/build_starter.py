@@ -19,7 +19,8 @@ from pathlib import Path
 
 from dank.data import sources
 from dank.data.build import load_images, merge_templates
-from dank.data.synthetic import CAPTION_COLUMNS, TEMPLATE_COLUMNS
+from dank.data.sources import CAPTION_HEADER as CAPTION_COLUMNS
+from dank.data.sources import TEMPLATE_HEADER as TEMPLATE_COLUMNS
 from dank.images import downscale, open_image, to_jpeg
 from dank.io import atomic_path
 

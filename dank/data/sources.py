@@ -21,6 +21,41 @@ TEMPLATE_COLUMNS = (
     "text_layout_json",
 )
 CAPTION_COLUMNS = ("template_id", "top", "bottom", "score", "score_type")
+# Every column of the source format, in order (what writers of a source emit).
+TEMPLATE_HEADER = (
+    "template_id",
+    "name",
+    "site",
+    "site_url",
+    "imgflip_id",
+    "alt_names",
+    "box_count",
+    "image_file",
+    "image_bytes",
+    "width",
+    "height",
+    "image_source_repo",
+    "image_source_commit",
+    "image_source_path",
+    "n_captions",
+    "n_captions_scored",
+    "dank_rank",
+    "in_memes900k",
+    "text_layout_json",
+    "license_note",
+)
+CAPTION_HEADER = (
+    "template_id",
+    "top",
+    "bottom",
+    "extra_boxes_json",
+    "n_boxes",
+    "score",
+    "score_type",
+    "views",
+    "source",
+    "source_ref",
+)
 csv.field_size_limit(16 * 2**20)  # memegen text layouts are long JSON strings.
 
 

@@ -15,40 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-TEMPLATE_COLUMNS = (
-    "template_id",
-    "name",
-    "site",
-    "site_url",
-    "imgflip_id",
-    "alt_names",
-    "box_count",
-    "image_file",
-    "image_bytes",
-    "width",
-    "height",
-    "image_source_repo",
-    "image_source_commit",
-    "image_source_path",
-    "n_captions",
-    "n_captions_scored",
-    "dank_rank",
-    "in_memes900k",
-    "text_layout_json",
-    "license_note",
-)
-CAPTION_COLUMNS = (
-    "template_id",
-    "top",
-    "bottom",
-    "extra_boxes_json",
-    "n_boxes",
-    "score",
-    "score_type",
-    "views",
-    "source",
-    "source_ref",
-)
+from dank.data.sources import CAPTION_HEADER as CAPTION_COLUMNS
+from dank.data.sources import TEMPLATE_HEADER as TEMPLATE_COLUMNS
 
 # Per-template phrase banks: (name, top openers, bottom closers, keywords).
 BANKS = (

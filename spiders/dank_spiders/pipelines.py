@@ -23,6 +23,7 @@ from pathlib import Path
 
 from scrapy.exceptions import DropItem
 
+from dank.data.sources import CAPTION_HEADER, TEMPLATE_HEADER
 from dank.io import write_text
 from dank_spiders.images import TemplateImagesPipeline  # noqa: F401  (settings name)
 from dank_spiders.items import CaptionItem, TemplateItem
@@ -31,40 +32,8 @@ from dank_spiders.tfrecords import TFRecordPipeline  # noqa: F401  (settings nam
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_COLUMNS = (
-    "template_id",
-    "name",
-    "site",
-    "site_url",
-    "imgflip_id",
-    "alt_names",
-    "box_count",
-    "image_file",
-    "image_bytes",
-    "width",
-    "height",
-    "image_source_repo",
-    "image_source_commit",
-    "image_source_path",
-    "n_captions",
-    "n_captions_scored",
-    "dank_rank",
-    "in_memes900k",
-    "text_layout_json",
-    "license_note",
-)
-CAPTION_COLUMNS = (
-    "template_id",
-    "top",
-    "bottom",
-    "extra_boxes_json",
-    "n_boxes",
-    "score",
-    "score_type",
-    "views",
-    "source",
-    "source_ref",
-)
+TEMPLATE_COLUMNS = TEMPLATE_HEADER
+CAPTION_COLUMNS = CAPTION_HEADER
 TEMPLATES_LOG = "templates.jsonl"
 CAPTIONS_LOG = "captions.jsonl"
 

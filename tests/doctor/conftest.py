@@ -1,5 +1,5 @@
 """Runs for the doctor's tests: a fake one (no models, instant) and a tiny
-trained one (slow: trains ResNet50 and the LSTM for a few steps)."""
+trained one (``tiny_run``, shared from ``tests/conftest.py``)."""
 
 import pytest
 
@@ -28,18 +28,4 @@ def fake_run(tiny_data, tmp_path):
     )
     write_json(vision / constants.METRICS_FILE, VISION_METRICS)
     write_json(language / constants.METRICS_FILE, LANGUAGE_METRICS)
-    return run
-
-
-@pytest.fixture(scope="session")
-def tiny_run(tiny_data, tmp_path_factory):
-    """A run trained with the tiny presets (minutes on a busy 2-core CPU)."""
-    from dank.language.config import PRESETS as LANGUAGE
-    from dank.language.train import train_language
-    from dank.vision.config import PRESETS as VISION
-    from dank.vision.train import train_vision
-
-    run = tmp_path_factory.mktemp("doctor") / "run"
-    train_vision(tiny_data, run, VISION["tiny"])
-    train_language(tiny_data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)
     return run

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from dank.cli import main
+from dank.data.sources import CAPTION_HEADER
 from dank.errors import DankError
 from dank.safety import audit, plots
 from dank.safety.groups import (
@@ -18,18 +19,7 @@ from dank.safety.groups import (
     polarity,
 )
 
-CAPTION_FIELDS = (
-    "template_id",
-    "top",
-    "bottom",
-    "extra_boxes_json",
-    "n_boxes",
-    "score",
-    "score_type",
-    "views",
-    "source",
-    "source_ref",
-)
+CAPTION_FIELDS = CAPTION_HEADER
 
 
 def caption(tid, top, bottom="", score="", source="ImgFlip575K", ref=""):

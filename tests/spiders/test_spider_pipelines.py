@@ -29,6 +29,8 @@ from scrapy.pipelines.images import ImageException
 from scrapy.utils.test import get_crawler
 from spider_helpers import project_settings
 
+from dank.data.sources import CAPTION_HEADER
+
 
 def caption(boxes, image_id="a", template_id="imgflip-X", score=1):
     return CaptionItem(
@@ -90,18 +92,7 @@ def test_export_ranks_by_score_and_resume_remembers(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["top"] for r in rows] == ["orphan", "high", "low"]  # By template, score.
     assert rows[1]["extra_boxes_json"] == '["c; d"]' and rows[1]["n_boxes"] == "3"
-    assert list(rows[0]) == [
-        "template_id",
-        "top",
-        "bottom",
-        "extra_boxes_json",
-        "n_boxes",
-        "score",
-        "score_type",
-        "views",
-        "source",
-        "source_ref",
-    ]
+    assert tuple(rows[0]) == CAPTION_HEADER
     with open(tmp_path / "templates.csv", newline="") as f:
         templates = {r["template_id"]: r for r in csv.DictReader(f)}
     assert templates["imgflip-Orphan-Meme"]["name"] == "Orphan Meme"
