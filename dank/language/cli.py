@@ -1,0 +1,70 @@
+"""``dank train language`` and ``dank evaluate captions``."""
+
+from dank import constants
+
+DEFAULT_DATA = "data/build/starter"
+
+
+def register(commands):
+    from dank.language.config import PRESETS, VARIANTS
+
+    p = commands.group("train").add_parser(
+        "language", help="train the caption model",
+        description="Train the caption LSTM of a run (resumes a killed run).",
+    )
+    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    p.add_argument("--variant", choices=VARIANTS, default="template",
+                   help="template (ours) or a paper variant needing the vision model")
+    p.add_argument("--data", default=DEFAULT_DATA, help="data build directory")
+    p.add_argument("--run", default=constants.DEFAULT_RUN, help="run directory")
+    p.add_argument("--strategy", default="default",
+                   help="tf.distribute strategy: default, mirrored, multiworker, tpu")
+    p.add_argument("--logical-cpus", type=int, default=0,
+                   help="split the CPU into N logical devices (to try mirrored)")
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--weight-by-upvotes", action="store_true",
+                   help="weight captions by upvote percentile (0.5..1.5)")
+    p.add_argument("--embeddings", metavar="PATH",
+                   help="local GloVe text file to initialise word embeddings")
+    p.set_defaults(func=_train)
+
+    p = commands.group("evaluate").add_parser(
+        "captions", help="perplexity of a run's caption model on a caption CSV",
+        description="Print JSON: n, tokens, perplexity, perplexity_per_word.",
+    )
+    p.add_argument("--run", default=constants.DEFAULT_RUN, help="run directory")
+    p.add_argument("--csv", required=True, metavar="FILE",
+                   help="CSV with template_id, top, bottom columns")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.set_defaults(func=_evaluate)
+
+
+def _train(args):
+    from dank.errors import DankError
+    from dank.language.config import get_preset
+    from dank.language.train import train_language
+
+    config = get_preset(args.preset).replace(variant=args.variant)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise DankError(f"--epochs must be >= 1, got {args.epochs}")
+        config = config.replace(epochs=args.epochs)
+    if args.weight_by_upvotes:
+        config = config.replace(weight_by_upvotes=True)
+    metrics = train_language(
+        args.data, args.run, config, preset=args.preset, strategy=args.strategy,
+        logical_cpus=args.logical_cpus, embeddings=args.embeddings,
+    )
+    test = metrics["test"]
+    print(f"test perplexity {test['perplexity']:.2f} per token, "
+          f"{test['perplexity_per_word']:.2f} per word ({test['n']} captions)")
+    return 0
+
+
+def _evaluate(args):
+    import json
+
+    from dank.language.evaluate import evaluate_csv
+
+    print(json.dumps(evaluate_csv(args.run, args.csv, args.batch_size), indent=2))
+    return 0

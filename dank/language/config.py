@@ -1,0 +1,110 @@
+"""Configuration of the caption model and its training, and the presets.
+
+``PRESETS`` holds one ``LanguageConfig`` per preset name: ``tiny`` (tests; trains
+in seconds), ``cpu`` (``make train`` on the starter set within minutes on a
+2-core CPU) and ``paper`` (the settings of Peirson & Tolunay 2018, PAPER.md).
+"""
+
+import dataclasses
+
+VARIANTS = ("template", "image", "label_average", "attention")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageConfig:
+    """Everything that defines a caption model and how it is trained."""
+
+    variant: str = "template"  # One of VARIANTS; "template" is ours, others paper's.
+    embedding_dim: int = 300  # Word embedding size (paper: 300, GloVe-initialised).
+    units: int = 512  # LSTM units per layer (paper: 512).
+    num_layers: int = 1  # Stacked LSTM layers (paper: 1).
+    template_dim: int = 128  # Learned template embedding size ("template" variant).
+    conditioning: str = "both"  # How the template enters: "init", "input", "both".
+    image_dim: int = 2048  # Image feature size (ResNet50 pooled features).
+    max_label_words: int = 8  # Template-name words kept (label_average/attention).
+    dropout: float = 0.3  # Rate on LSTM inputs and outputs (paper: keep 0.7).
+    init_scale: float = 0.08  # Uniform init in +-init_scale (paper: 0.08); 0 = Keras.
+    optimizer: str = "sgd"  # "sgd" (paper) or "adam".
+    learning_rate: float = 2.0  # Initial learning rate (paper: SGD 2.0).
+    lr_decay_epochs: int = 8  # Multiply the rate by lr_decay every N epochs (paper: 8).
+    lr_decay: float = 0.5  # Decay factor (paper: halved).
+    clipnorm: float = 5.0  # Global gradient-norm clip (paper: 5.0).
+    batch_size: int = 32  # Captions per batch (paper: 32).
+    epochs: int = 56  # Passes over the training split (paper: about 56).
+    # Batches per epoch; 0 = one full pass. A fixed number keeps the training
+    # time of a preset independent of the data size (the cpu preset's budget).
+    steps_per_epoch: int = 0
+    max_len: int = 0  # Cut captions to this many tokens; 0 keeps all (builds cap 29).
+    weight_by_upvotes: bool = False  # Weight captions by upvote percentile (0.5..1.5).
+    unroll: bool = False  # Unroll the LSTM time loop (static lengths only).
+    samples_every: int = 1  # Log sample captions to TensorBoard every N epochs.
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
+            )
+        if self.conditioning not in ("init", "input", "both"):
+            raise ValueError(
+                f"conditioning must be init, input or both, got {self.conditioning!r}"
+            )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS = {
+    "tiny": LanguageConfig(
+        embedding_dim=16,
+        units=32,
+        template_dim=8,
+        image_dim=2048,
+        max_label_words=4,
+        dropout=0.1,
+        optimizer="adam",
+        learning_rate=1e-2,
+        lr_decay_epochs=0,
+        batch_size=16,
+        epochs=2,
+    ),
+    # Chosen for held-out perplexity within ~8-10 minutes on 2 shared CPU cores
+    # (starter set: ~100 templates, ~25k training captions): Adam converges in
+    # far fewer epochs than the paper's SGD, and the vocabulary projection
+    # dominates the cost, so the LSTM is kept modest.
+    # About 10 minutes on this 2-core CPU: 8 x 100 batches of 128 is ~1.7
+    # passes over the starter set's 59k training captions.
+    "cpu": LanguageConfig(
+        embedding_dim=128,
+        units=256,
+        template_dim=64,
+        dropout=0.3,
+        init_scale=0.0,
+        optimizer="adam",
+        learning_rate=4e-3,
+        lr_decay_epochs=3,
+        lr_decay=0.5,
+        clipnorm=5.0,
+        batch_size=128,
+        epochs=8,
+        steps_per_epoch=100,
+    ),
+    "paper": LanguageConfig(),
+}
+
+
+def get_preset(name):
+    """Returns the preset ``name``; ``ValueError`` lists the known ones."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name]

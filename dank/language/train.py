@@ -1,0 +1,208 @@
+"""Trains a caption model into a run directory.
+
+Writes ``run/language/``: ``model.keras`` (atomically, at the end),
+``metrics.json`` (validation and test perplexity per token and per word,
+training tokens/s), ``backup/`` (``BackupAndRestore``: a killed run resumes at
+its last finished epoch) and ``logs/`` (TensorBoard: loss, perplexity, learning
+rate, and sample captions for a few fixed templates).
+"""
+
+import logging
+import time
+
+import keras
+
+from dank import constants
+from dank.errors import DankError
+from dank.io import atomic_path, write_json
+from dank.language.config import LanguageConfig
+from dank.language.models import IMAGE_VARIANTS, CaptionModel, label_tokens_for
+
+log = logging.getLogger(__name__)
+
+SAMPLE_TEMPLATES = 4  # Templates (the most captioned) shown in TensorBoard samples.
+
+
+def caption_batches(data_dir, split, config, shuffle=True, seed=0):
+    """``(x, y[, weight])`` batches for ``model.fit``: inputs, shifted targets.
+
+    ``x = {"tokens": tokens[:, :-1], "label": label}``, ``y = tokens[:, 1:]``;
+    with ``weight_by_upvotes`` the third element weights each caption by
+    ``0.5 + upvote percentile`` (so 0.5..1.5).
+    """
+    from dank.data.pipeline import caption_dataset
+
+    if config.unroll and not config.max_len:
+        raise ValueError("unroll=True needs a fixed max_len (static sequence length)")
+    ds = caption_dataset(
+        data_dir, split, config.batch_size, shuffle=shuffle, seed=seed,
+        max_len=config.max_len or None, bucket=not config.max_len,
+    )
+    weighted = config.weight_by_upvotes
+
+    def to_xy(batch):
+        import tensorflow as tf
+
+        tokens = batch["tokens"]
+        x = {"tokens": tokens[:, :-1], "label": batch["label"]}
+        if weighted:
+            return x, tokens[:, 1:], 0.5 + tf.clip_by_value(batch["score"], 0.0, 1.0)
+        return x, tokens[:, 1:]
+
+    return ds.map(to_xy)
+
+
+def make_optimizer(config):
+    """The preset's optimiser with global-norm gradient clipping."""
+    optimizers = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+    kind = optimizers[config.optimizer]
+    return kind(learning_rate=config.learning_rate,
+                global_clipnorm=config.clipnorm or None)
+
+
+def learning_rate_at(config, epoch):
+    """The step schedule: ``lr * lr_decay ** (epoch // lr_decay_epochs)``."""
+    if not config.lr_decay_epochs:
+        return config.learning_rate
+    return config.learning_rate * config.lr_decay ** (epoch // config.lr_decay_epochs)
+
+
+class TokenRate(keras.callbacks.Callback):
+    """Training tokens per second of each epoch (validation time excluded)."""
+
+    def __init__(self, tokens_per_epoch):
+        super().__init__()
+        self.tokens_per_epoch = tokens_per_epoch
+        self.rates = []
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        if self._start is not None:
+            seconds = time.perf_counter() - self._start
+            self.rates.append(self.tokens_per_epoch / seconds)
+            self._start = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_test_begin()  # No validation data: the epoch ends here.
+
+    def steady_rate(self):
+        """Median rate, skipping the first epoch (tracing) when there are more."""
+        rates = sorted(self.rates[1:] or self.rates)
+        return rates[len(rates) // 2] if rates else 0.0
+
+
+def build_model(config, catalogue, vocab, run_dir=None, data_dir=None, embeddings=None):
+    """A fresh ``CaptionModel`` for this catalogue/vocabulary (image table filled)."""
+    label_tokens = label_tokens_for(catalogue, vocab)
+    model = CaptionModel(config, len(vocab), len(catalogue), label_tokens=label_tokens)
+    if config.variant in IMAGE_VARIANTS:
+        from dank.language.features import template_features
+
+        model.set_template_images(template_features(run_dir, data_dir, len(catalogue)))
+    if embeddings:
+        from dank.language.glove import apply_glove
+
+        found = apply_glove(model, embeddings, vocab)
+        log.info("GloVe: %d of %d words initialised from %s", found, len(vocab),
+                 embeddings)
+    return model
+
+
+def train_language(
+    data_dir, run_dir, config, preset=None, strategy="default", logical_cpus=0,
+    embeddings=None, callbacks=(), verbose=2,
+):
+    """Trains (or resumes) the caption model of ``run_dir`` on ``data_dir``.
+
+    Args:
+        data_dir: a data build.
+        run_dir: the run directory (``run/language`` is written).
+        config: a ``LanguageConfig``.
+        preset: the preset's name, recorded in ``run.json``.
+        strategy: ``dank.distribute`` strategy name.
+        logical_cpus: split the CPU into this many devices (tests of mirrored).
+        embeddings: optional local GloVe text file.
+        callbacks: extra Keras callbacks (run after the backup is written).
+        verbose: ``model.fit`` verbosity.
+
+    Returns:
+        The metrics dict written to ``metrics.json``.
+    """
+    from dank.data.pipeline import load_captions, load_catalogue, load_vocab
+    from dank.distribute import get_strategy
+    from dank.language.losses import MaskedCrossEntropy, Perplexity
+    from dank.language.perplexity import evaluate_captions
+    from dank.language.samples import SampleCaptions
+    from dank.language.summaries import EpochSummaries
+    from dank.run import prepare_run
+
+    if not isinstance(config, LanguageConfig):
+        raise TypeError("config must be a LanguageConfig")
+    out = prepare_run(run_dir, data_dir, constants.LANGUAGE_DIR,
+                      {"preset": preset, **config.to_dict()})
+    catalogue, vocab = load_catalogue(data_dir), load_vocab(data_dir)
+    train_captions = load_captions(data_dir, "train")
+    if not train_captions:
+        raise DankError(f"{data_dir} has no training captions; rebuild the data")
+    tokens_per_epoch = sum(len(c["tokens"]) - 1 for c in train_captions)
+
+    dist = get_strategy(strategy, logical_cpus=logical_cpus)
+    with dist.scope():
+        model = build_model(config, catalogue, vocab, run_dir, data_dir, embeddings)
+        model.compile(
+            optimizer=make_optimizer(config),
+            loss=MaskedCrossEntropy(),
+            metrics=[Perplexity()],
+        )
+    rate = TokenRate(tokens_per_epoch)
+    labels = sorted(range(len(catalogue)), key=lambda i: -catalogue[i].n_captions)
+    logs = out / constants.LOGS_DIR
+    all_callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / constants.BACKUP_DIR)),
+        keras.callbacks.LearningRateScheduler(lambda e: learning_rate_at(config, e)),
+        EpochSummaries(logs),
+        SampleCaptions(logs, catalogue, vocab, labels[:SAMPLE_TEMPLATES],
+                       every=config.samples_every),
+        rate,
+        *callbacks,
+    ]
+    start = time.perf_counter()
+    train = caption_batches(data_dir, "train", config, shuffle=True)
+    if config.steps_per_epoch:
+        train = train.repeat()
+    history = model.fit(
+        train,
+        validation_data=caption_batches(data_dir, "val", config, shuffle=False),
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch or None,
+        shuffle=False,  # The dataset shuffles itself (seeded).
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    seconds = time.perf_counter() - start
+    with atomic_path(out / constants.MODEL_FILE) as tmp:
+        model.save(tmp)
+    metrics = {
+        "variant": config.variant,
+        "preset": preset,
+        "epochs": config.epochs,
+        "epochs_this_session": len(history.epoch),
+        "train_seconds_this_session": round(seconds, 1),
+        "train_tokens_per_second": round(rate.steady_rate(), 1),
+        "parameters": int(model.count_params()),
+    }
+    for split in ("val", "test"):
+        metrics[split] = evaluate_captions(model, load_captions(data_dir, split))
+    # The classical models to beat, fitted on the same training split and scored
+    # on the same test captions with the same tokens (``dank summary`` shows them).
+    from dank.baselines import evaluate_baselines
+
+    metrics["baselines"] = {"test": evaluate_baselines(data_dir, "test")}
+    write_json(out / constants.METRICS_FILE, metrics)
+    log.info("language model saved to %s: test perplexity %.2f (per word %.2f)",
+             out / constants.MODEL_FILE, metrics["test"]["perplexity"],
+             metrics["test"]["perplexity_per_word"])
+    return metrics

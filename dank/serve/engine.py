@@ -1,0 +1,274 @@
+"""The model side of the server: a run loaded once, one worker thread for it.
+
+TensorFlow runs only on the worker thread. Request threads check and decode
+their pictures, queue a job and wait. With ``max_batch`` > 1 the worker gathers
+queued jobs (waiting up to ``batch_window_ms``) that share a decoder, template
+and seed and captions them in one ``MemeGenerator.for_images`` call (one
+classifier batch and one decoder batch); the N memes of one request are always
+one batched decode. Drawing and saving the PNGs happens back on the request
+threads, in parallel with the model.
+"""
+
+import argparse
+import concurrent.futures
+import copy
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from dank.cascade.cli import DECODERS  # The same choices as `dank generate`.
+from dank.errors import DankError
+from dank.serve.checks import ApiError, check_image
+from dank.serve.config import ServeConfig
+from dank.serve.store import RenderStore
+
+log = logging.getLogger(__name__)
+
+MAX_SEED = 2**31 - 1
+THUMB_SIDE = 512  # Longer side of the template pictures the page shows.
+
+
+@dataclass
+class _Job:
+    key: tuple  # (decoder, template id or None, seed): what may share a batch.
+    name: str
+    encoded: bytes
+    n: int
+    future: concurrent.futures.Future
+
+
+@dataclass
+class Picture:
+    """A picture ready to caption: what to draw on and what the model sees."""
+
+    name: str
+    image: object  # RGB PIL image, at most ``meme_side`` pixels long.
+    encoded: bytes  # Small JPEG for the cascade's in-graph decoder.
+    boxes: list | None = None  # The template's own text boxes, if it is one.
+
+
+def decode_config_for(decoder, max_n):
+    """The ``DecodeConfig`` ``dank generate`` would use for ``-n max_n``."""
+    from dank.cascade.cli import decode_config
+
+    n = 1 if decoder == "greedy" else max_n
+    return decode_config(argparse.Namespace(
+        n=n, decoder=decoder, beam=5, temperature=1.3, max_len=25
+    ))
+
+
+class Engine:
+    """Loads ``run_dir`` once and turns pictures or templates into drawn memes.
+
+    Args:
+        run_dir: a finished run.
+        config: a ``ServeConfig`` (None: the defaults).
+        warmup: caption one picture at start, so the first request is not slow
+            and a broken run fails here rather than on a user's request.
+    """
+
+    def __init__(self, run_dir, config=None, warmup=True):
+        from dank.cascade.generator import MemeGenerator
+
+        config = config or ServeConfig()
+        self.run_dir = Path(run_dir)
+        self.config = config
+        if config.decoder not in DECODERS:
+            raise DankError(f"decoder must be one of {', '.join(DECODERS)}, "
+                            f"got {config.decoder!r}")
+        base = MemeGenerator(run_dir, decode_config_for(config.decoder, config.max_n),
+                             safety=True)
+        self.catalogue = base.catalogue
+        self.image_size = base.image_size
+        self.by_id = {t.id: t for t in self.catalogue}
+        self._generators = {config.decoder: base}
+        self._pictures = {}  # template id -> Picture
+        self._thumbs = {}  # template id -> JPEG bytes
+        self._cache_lock = threading.Lock()
+        self.store = RenderStore(config.render_ttl_s, config.max_renders)
+        self._queue = queue.Queue()
+        self.batches = []  # Sizes of the batches run (the load test reads it).
+        self._worker = threading.Thread(target=self._work, name="dank-model",
+                                        daemon=True)
+        self._worker.start()
+        if warmup:
+            first = self.template_picture(self.catalogue[0])
+            self.caption(first, 1, config.decoder, None, 0, timeout=600)
+
+    # Pictures -----------------------------------------------------------------
+
+    def upload_picture(self, data, filename, content_type):
+        """Checks and decodes an uploaded picture (raises ``ApiError``)."""
+        from dank.images import downscale, open_image, to_jpeg
+
+        check_image(data, content_type, self.config.max_pixels)
+        name = Path(filename or "upload").name[:100] or "upload"
+        try:
+            image = open_image(data, name=name, max_pixels=self.config.max_pixels)
+        except DankError as e:
+            raise ApiError(422, "bad_image", str(e)) from e
+        image = downscale(image, self.config.meme_side)
+        encoded = to_jpeg(downscale(image, self.image_size * 4), 95)
+        return Picture(name, image, encoded)
+
+    def find_template(self, query):
+        """The template for an id, name or alias (raises ``ApiError`` 404)."""
+        try:
+            return self.catalogue.find(query)
+        except DankError as e:
+            raise ApiError(404, "unknown_template", str(e)) from e
+
+    def template_picture(self, template):
+        """The template's own picture with its text boxes (cached)."""
+        from dank.cascade.cli import _template_image
+        from dank.images import downscale, to_jpeg
+
+        with self._cache_lock:
+            picture = self._pictures.get(template.id)
+        if picture is None:
+            try:
+                image = downscale(_template_image(self.run_dir, template),
+                                  self.config.meme_side)
+            except DankError as e:
+                raise ApiError(404, "template_image_missing", str(e)) from e
+            encoded = to_jpeg(downscale(image, self.image_size * 4), 95)
+            picture = Picture(template.id, image, encoded, template.boxes)
+            with self._cache_lock:
+                self._pictures[template.id] = picture
+        return picture
+
+    def template_thumbnail(self, template_id):
+        """JPEG bytes of a template's picture for the page (exact id only)."""
+        from dank.images import downscale, to_jpeg
+
+        template = self.by_id.get(template_id)
+        if template is None:
+            raise ApiError(404, "unknown_template",
+                           f"no template with id {template_id!r}; "
+                           "GET /api/templates lists them")
+        with self._cache_lock:
+            thumb = self._thumbs.get(template_id)
+        if thumb is None:
+            thumb = to_jpeg(downscale(self.template_picture(template).image,
+                                      THUMB_SIDE), 85)
+            with self._cache_lock:
+                self._thumbs[template_id] = thumb
+        return thumb
+
+    # Captioning -----------------------------------------------------------------
+
+    def caption(self, picture, n, decoder, template, seed, timeout):
+        """Captions ``picture`` on the worker; returns a list of ``Meme``.
+
+        Args:
+            picture: a ``Picture``.
+            n: captions wanted (1..max_n).
+            decoder: one of ``DECODERS``.
+            template: a ``Template`` to caption for, or None for the classifier's.
+            seed: decoding seed.
+            timeout: seconds to wait before giving up with a 504.
+        """
+        if decoder not in DECODERS:
+            raise ApiError(400, "bad_field",
+                           f"decoder must be one of {', '.join(DECODERS)}")
+        if decoder == "greedy" and n > 1:
+            raise ApiError(400, "bad_field",
+                           "greedy decoding gives one caption; use n=1 or "
+                           "decoder diverse, beam or sample")
+        key = (decoder, template.id if template else None, int(seed))
+        job = _Job(key, picture.name, picture.encoded, n,
+                   concurrent.futures.Future())
+        self._queue.put(job)
+        try:
+            return job.future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            job.future.cancel()
+            raise ApiError(504, "timeout",
+                           f"the model did not answer within {timeout:g} s; the "
+                           "server is busy, try again") from None
+
+    def _generator(self, decoder):
+        """The run's generator for ``decoder``, sharing the loaded models."""
+        from dank.cascade.module import Cascade
+
+        gen = self._generators.get(decoder)
+        if gen is None:
+            base = self._generators[self.config.decoder]
+            config = decode_config_for(decoder, self.config.max_n)
+            old = base.cascade
+            gen = copy.copy(base)
+            gen.config = config
+            gen.cascade = Cascade(
+                old.classifier, old.captioner,
+                [t.decode("utf-8") for t in old.vocab.numpy()],
+                old.threshold, old.image_size, config,
+                fallback=old.fallback, mix_top_k=old.mix_top_k,
+            )
+            self._generators[decoder] = gen
+        return gen
+
+    def _work(self):
+        pending = deque()
+        window = self.config.batch_window_ms / 1000.0
+        while True:
+            if not pending:
+                pending.append(self._queue.get())
+            deadline = time.monotonic() + window
+            while len(pending) < 4 * self.config.max_batch:
+                left = deadline - time.monotonic()
+                try:
+                    item = self._queue.get(timeout=left) if left > 0 else (
+                        self._queue.get_nowait())
+                except queue.Empty:
+                    break
+                pending.append(item)
+            if any(item is None for item in pending):
+                for item in pending:
+                    if item is not None:
+                        item.future.cancel()
+                return
+            key = pending[0].key
+            batch = [j for j in pending if j.key == key][: self.config.max_batch]
+            for job in batch:
+                pending.remove(job)
+            self._run(key, [j for j in batch
+                            if j.future.set_running_or_notify_cancel()])
+
+    def _run(self, key, jobs):
+        if not jobs:
+            return
+        decoder, template_id, seed = key
+        try:
+            memes = self._generator(decoder).for_images(
+                [(j.name, j.encoded) for j in jobs],
+                n=max(j.n for j in jobs), seed=seed, template=template_id,
+            )
+        except Exception as e:  # Handed to the request threads, which log it.
+            for job in jobs:
+                job.future.set_exception(e)
+            return
+        self.batches.append(len(jobs))
+        del self.batches[:-1000]
+        for job, found in zip(jobs, memes):
+            job.future.set_result(found[: job.n])
+
+    def mean_batch(self):
+        """Mean pictures per model call over the last 1000 calls (0 before any)."""
+        batches = list(self.batches)
+        return round(sum(batches) / len(batches), 2) if batches else 0
+
+    def close(self):
+        """Stops the worker and deletes the rendered files."""
+        self._queue.put(None)
+        self._worker.join(timeout=60)
+        self.store.close()
+
+
+def new_seed():
+    """A random decoding seed (returned to the client so it can reproduce)."""
+    return secrets.randbelow(MAX_SEED + 1)

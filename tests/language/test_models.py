@@ -1,0 +1,112 @@
+"""CaptionModel variants: the decoding contract, save/load, XLA, conditioning."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dank.constants import START_ID
+from dank.language.config import PRESETS, VARIANTS
+from dank.language.models import CaptionModel
+
+V, N = 40, 5
+LABELS = [[7, 8], [9], [], [10, 11, 12, 13, 14, 15], [16]]
+INPUTS = {
+    "tokens": np.array([[2, 7, 8, 4, 5], [2, 9, 4, 0, 0], [2, 20, 21, 4, 22]], "int32"),
+    "label": np.array([1, 3, 2], "int32"),
+}
+
+
+def _model(variant, **changes):
+    config = PRESETS["tiny"].replace(variant=variant, image_dim=12, **changes)
+    model = CaptionModel(config, V, N, label_tokens=LABELS)
+    if variant != "template":
+        rng = np.random.default_rng(0)
+        model.set_template_images(rng.normal(size=(N, 12)).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_step_reproduces_teacher_forcing(variant):
+    model = _model(variant)
+    logits = np.asarray(model(INPUTS))
+    assert logits.shape == (3, 5, V)
+    state = model.initial_state(model.condition_for_labels(INPUTS["label"]))
+    assert all(s.shape[0] == 3 for s in state)
+    for t in range(5):
+        step_logits, new_state = model.step(INPUTS["tokens"][:, t], state)
+        assert [s.shape for s in new_state] == [s.shape for s in state]
+        state = new_state
+        valid = INPUTS["tokens"][:, t] != 0
+        np.testing.assert_allclose(np.asarray(step_logits)[valid], logits[valid, t],
+                                   rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_save_load_and_config(variant, tmp_path):
+    model = _model(variant)
+    expected = np.asarray(model(INPUTS))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded(INPUTS)), expected, rtol=1e-5,
+                               atol=1e-6)
+    assert loaded.get_config()["config"] == model.get_config()["config"]
+    if variant != "template":  # The image table travels with the model.
+        np.testing.assert_array_equal(np.asarray(loaded.template_images),
+                                      np.asarray(model.template_images))
+
+
+@pytest.mark.parametrize("variant", ["template", "attention"])
+def test_jit_compiled_decoding_step(variant):
+    model = _model(variant)
+    labels = tf.constant([0, 4], tf.int32)
+
+    @tf.function(jit_compile=True)
+    def two_steps():
+        state = model.initial_state(model.condition_for_labels(labels))
+        logits, state = model.step(tf.fill([2], START_ID), state)
+        # Beams are reordered by gathering every state tensor on axis 0.
+        state = tuple(keras.ops.take(s, tf.constant([1, 1]), axis=0) for s in state)
+        logits2, _ = model.step(tf.argmax(logits, -1, output_type=tf.int32), state)
+        return logits, logits2
+
+    logits, logits2 = two_steps()
+    assert logits.shape == (2, V) and logits2.shape == (2, V)
+    assert np.all(np.isfinite(np.asarray(logits2)))
+
+
+def test_template_mixing_is_linear_in_the_template_embedding():
+    model = _model("template", conditioning="input")
+    one_hot = np.eye(N, dtype="float32")
+    mixed = {"template": np.array([[0.5, 0.5, 0, 0, 0]], "float32")}
+    state = model.initial_state(mixed)
+    a = model.initial_state({"template": one_hot[:1]})
+    b = model.initial_state({"template": one_hot[1:2]})
+    # "input" conditioning carries the condition's gate term: linear in weights.
+    np.testing.assert_allclose(np.asarray(state[-1]),
+                               0.5 * (np.asarray(a[-1]) + np.asarray(b[-1])),
+                               rtol=1e-5, atol=1e-6)
+    logits = [np.asarray(model.step(np.array([START_ID]), s)[0]) for s in (a, b)]
+    assert not np.allclose(logits[0], logits[1])  # The template changes the output.
+
+
+def test_image_variants_read_the_image_features():
+    model = _model("image")
+    template = np.eye(N, dtype="float32")[:1]
+    zeros, ones = np.zeros((1, 12), "float32"), np.ones((1, 12), "float32")
+    a = model.initial_state({"template": template, "image": zeros})
+    b = model.initial_state({"template": template, "image": ones})
+    assert not np.allclose(np.asarray(a[0]), np.asarray(b[0]))
+
+
+def test_label_variants_need_label_tokens():
+    with pytest.raises(ValueError, match="label_tokens"):
+        CaptionModel(PRESETS["tiny"].replace(variant="attention"), V, N)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="variant"):
+        PRESETS["tiny"].replace(variant="gpt")
+    assert PRESETS["paper"].learning_rate == 2.0 and PRESETS["paper"].units == 512
+    assert PRESETS["paper"].embedding_dim == 300 and PRESETS["paper"].batch_size == 32
