@@ -1,0 +1,209 @@
+"""End to end on a tiny trained run: export both formats, load them the way a
+user would, and check Keras, SavedModel and onnxruntime agree.
+
+Slow: the run trains ResNet50 (tiny preset) and the export converts it.
+"""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DECODE = dict(method="diverse", beam_size=3, max_len=10, num_return=2)
+METHODS = ("greedy", "beam", "diverse", "sample")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, tmp_path_factory):
+    from dank.decoding import DecodeConfig
+    from dank.export.onnx import export_onnx
+    from dank.export.savedmodel import export_savedmodel
+
+    root = tmp_path_factory.mktemp("exported")
+    config = DecodeConfig(**DECODE)
+    return {
+        "savedmodel": export_savedmodel(tiny_run, root / "savedmodel", config),
+        "onnx": export_onnx(tiny_run, root / "onnx", config),
+        "config": config,
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    import tensorflow as tf
+
+    from dank.export.ort_runner import OnnxCascade
+
+    return tf.saved_model.load(str(exported["savedmodel"])), OnnxCascade(
+        exported["onnx"]
+    )
+
+
+@pytest.fixture(scope="module")
+def parts(tiny_run):
+    from dank.export.source import load_run
+
+    return load_run(tiny_run)
+
+
+def _jpegs(n, size=48):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        buffer = io.BytesIO()
+        pixels = rng.integers(0, 255, (size, size + 7, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def _pixels(parts, jpegs):
+    import tensorflow as tf
+
+    from dank.cascade.module import decode_and_resize
+
+    return tf.stack([decode_and_resize(b, parts.image_size) for b in jpegs]).numpy()
+
+
+def test_classifier_probabilities_agree(parts, loaded):
+    import keras
+
+    saved, runner = loaded
+    jpegs = _jpegs(5)
+    pixels = _pixels(parts, jpegs)
+    out = parts.classifier(pixels, training=False)
+    want = keras.ops.softmax(out["logits"]).numpy()
+    from_bytes = saved.classify(np.array(jpegs, object))
+    from_pixels = saved.classify_pixels(pixels)
+    ort = runner.classify(pixels)
+    for probs in (from_bytes["probs"], from_pixels["probs"], ort["probs"]):
+        assert np.abs(np.asarray(probs) - want).max() <= 1e-4
+    # The 2048-d embedding is ResNet50's raw pooled output (values up to ~10),
+    # where runtimes differ by a few 1e-4 (measured 3e-4); the spec's 1e-4 is
+    # for the probabilities above.
+    np.testing.assert_allclose(ort["embedding"], out["embedding"], rtol=1e-3,
+                               atol=1e-3)
+    np.testing.assert_array_equal(ort["known"], from_pixels["known"].numpy())
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_captions_agree_token_for_token(parts, loaded, exported, method):
+    """Keras (the cascade in-process), SavedModel and onnxruntime: same tokens.
+
+    Sampled decoders match too: the runner reimplements the decoders' own
+    integer-hash random stream instead of TensorFlow's stateless RNG.
+    """
+    from dank.cascade.module import Cascade
+    from dank.export.savedmodel import method_config
+
+    saved, runner = loaded
+    config = method_config(exported["config"], method)
+    cascade = Cascade(parts.classifier, parts.captioner, parts.vocab_tokens,
+                      parts.threshold, parts.image_size, config)
+    n = len(parts.catalogue)
+    weights = np.eye(n, dtype=np.float32)[np.arange(n) % n]
+    embedding = np.random.default_rng(1).normal(0, 1, (n, 2048)).astype(np.float32)
+    for seed in (0, 977):
+        seed_pair = np.array([seed, 0], np.int32)
+        want = cascade.caption(weights, embedding, seed_pair)
+        got_saved = getattr(saved, f"caption_{method}")(weights, embedding, seed_pair)
+        got_ort = runner.caption(weights, embedding, seed, method=method,
+                                 num_return=config.num_return)
+        tokens = want["tokens"].numpy()
+        assert (tokens > 0).any()
+        np.testing.assert_array_equal(got_saved["tokens"].numpy(), tokens)
+        np.testing.assert_array_equal(got_ort["tokens"], tokens)
+        assert got_ort["top"].tolist() == [
+            [t.decode() for t in row] for row in want["top"].numpy()
+        ]
+        np.testing.assert_allclose(got_ort["scores"], want["scores"].numpy(),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_generate_and_caption_template_agree(parts, loaded):
+    saved, runner = loaded
+    jpegs = _jpegs(3)
+    seed = np.array([5, 0], np.int32)
+    want = saved.generate(np.array(jpegs, object), seed)
+    got = runner.generate(_pixels(parts, jpegs), seed=5)
+    np.testing.assert_array_equal(got["tokens"], want["tokens"].numpy())
+    ids = np.arange(len(parts.catalogue), dtype=np.int32)
+    want = saved.caption_template(ids, seed)
+    got = runner.caption_template(ids, seed=5)
+    np.testing.assert_array_equal(got["tokens"], want["tokens"].numpy())
+
+
+def test_every_onnx_file_loads_and_runs(exported):
+    import onnx
+    import onnxruntime as ort
+
+    files = sorted(exported["onnx"].glob("*.onnx"))
+    assert [f.name for f in files] == [
+        "caption_init.onnx", "caption_step.onnx", "classifier.onnx"
+    ]
+    for path in files:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+        opsets = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+        assert max(opsets) >= 17
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feeds = {}
+        for arg in session.get_inputs():
+            shape = [d if isinstance(d, int) else 2 for d in arg.shape]
+            dtype = np.int32 if "int32" in arg.type else np.float32
+            feeds[arg.name] = np.full(shape, 2, dtype)  # 2 is <s> for tokens.
+        outputs = session.run(None, feeds)
+        assert all(np.isfinite(o).all() for o in outputs if o.dtype.kind == "f")
+
+
+def test_savedmodel_loads_in_plain_tensorflow(exported):
+    code = f"""
+import json, sys
+import numpy as np, tensorflow as tf
+m = tf.saved_model.load({str(exported["savedmodel"])!r})
+img = tf.io.encode_png(tf.zeros([20, 30, 3], tf.uint8))
+out = m.generate(tf.stack([img, img]), tf.constant([1, 2]))
+cap = m.caption_template(tf.constant([0, 1], tf.int32), tf.constant([3, 4]))
+print(json.dumps({{
+    "dank": any(k == "dank" or k.startswith("dank.") for k in sys.modules),
+    "probs": out["probs"].shape.as_list(), "tokens": out["tokens"].shape.as_list(),
+    "top": cap["top"].shape.as_list(), "signatures": sorted(m.signatures),
+}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd="/")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["dank"] is False
+    assert result["probs"][0] == 2 and result["tokens"] == [2, 2, 10]
+    assert result["top"] == [2, 2]
+    for name in ("classify", "caption", "generate", "caption_template"):
+        assert name in result["signatures"]
+
+
+def test_onnx_folder_runs_standalone(exported):
+    folder = exported["onnx"]
+    code = """
+import json, sys
+import numpy as np
+from ort_runner import OnnxCascade
+m = OnnxCascade(".")
+pixels = np.zeros((2, m.image_size, m.image_size, 3), np.float32)
+out = m.generate(pixels, seed=1, method="beam")
+heavy = [k for k in ("tensorflow", "keras", "dank") if k in sys.modules]
+print(json.dumps({"heavy": heavy,
+                  "top": [list(map(str, r)) for r in out["top"]]}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd=folder)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == []
+    assert len(result["top"]) == 2
