@@ -15,8 +15,8 @@ export TF_ENABLE_ONEDNN_OPTS ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup data train train-vision train-language train-full samples test \
-	test-all lint bench paper export tensorboard clean
+.PHONY: help setup data train train-vision train-language train-full test \
+	test-all lint bench paper export tensorboard doctor clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -64,11 +64,15 @@ test-all: setup  ## Every test, including slow training runs and golden images.
 lint: setup  ## ruff check.
 	$(BIN)/ruff check .
 
-bench: setup  ## Benchmarks (not built yet).
-	@echo "make bench: not built yet (issue 10)."; exit 2
+bench: setup  ## Benchmarks as ratios to the machine's ceiling (BENCH_ARGS=--quick: ~2 min).
+	$(BIN)/python experiments/benchmarks/run.py $(BENCH_ARGS)
 
-paper: setup  ## Reproduce the paper's variants (not built yet).
-	@echo "make paper: not built yet (issue 8)."; exit 2
+paper: setup  ## Reproduce the paper's variants (not built yet: issue 8).
+	@echo "make paper: not built yet (issue 8). Train a variant by hand:"; \
+	echo "  dank train language --variant image --run runs/default"; exit 2
+
+doctor: setup  ## Check the install, the data and $(RUN), and explain any problem.
+	$(BIN)/dank doctor --run $(RUN)
 
 export: setup  ## Export $(RUN) as SavedModel and ONNX into exports/.
 	$(BIN)/dank export --run $(RUN) --format savedmodel --out exports/savedmodel

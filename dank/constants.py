@@ -42,7 +42,19 @@ SPLITS = ("train", "val", "test")
 # Files in a run directory (``--run DIR``).
 RUN_CONFIG_FILE = "run.json"
 VISION_DIR = "vision"
-LANGUAGE_DIR = "language"
+LANGUAGE_DIR = "language"  # The default (template) caption model.
+
+
+def language_dir(variant="template"):
+    """The run subdirectory of a caption-model variant.
+
+    The default ``template`` model lives in ``language/``; the paper's variants
+    in ``language-image/``, ``language-label_average/``, ``language-attention/``,
+    so training one never overwrites another.
+    """
+    return LANGUAGE_DIR if variant == "template" else f"{LANGUAGE_DIR}-{variant}"
+
+
 MODEL_FILE = "model.keras"
 CALIBRATION_FILE = "calibration.json"
 METRICS_FILE = "metrics.json"

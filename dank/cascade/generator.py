@@ -83,6 +83,13 @@ class MemeGenerator:
         self.run_dir = Path(run_dir)
         classifier = load_classifier(run_dir)
         captioner = load_caption_model(run_dir)
+        # Pictures of no known template are captioned by the image-conditioned
+        # variant (paper variant a) when the run has one:
+        # `dank train language --variant image --run RUN`.
+        fallback = None
+        image_dir = self.run_dir / constants.language_dir("image")
+        if (image_dir / constants.MODEL_FILE).is_file():
+            fallback = load_caption_model(run_dir, variant="image")
         if captioner.n_templates != len(classifier.catalogue):
             raise DankError(
                 f"{run_dir}: the caption model knows {captioner.n_templates} "
@@ -102,6 +109,7 @@ class MemeGenerator:
             classifier.threshold,
             classifier.image_size,
             decode_config,
+            fallback=fallback,
             mix_top_k=mix_top_k,
         )
         self.safety = default_filter() if safety else None
@@ -169,7 +177,9 @@ class MemeGenerator:
             labels = probs.argmax(axis=-1).tolist()
 
         def decode_round(round_seed):
-            out = self.cascade.caption(weights, found["embedding"], round_seed)
+            out = self.cascade.caption(
+                weights, found["embedding"], tf.constant(known), round_seed
+            )
             return out["top"].numpy(), out["bottom"].numpy(), out["scores"].numpy()
 
         picked = self._collect(decode_round, n, seed)

@@ -81,6 +81,7 @@ class Cascade(tf.Module):
             input_signature=[
                 tf.TensorSpec([None, None], tf.float32, name="template_weights"),
                 tf.TensorSpec([None, 2048], tf.float32, name="image_embedding"),
+                tf.TensorSpec([None], tf.bool, name="known"),
                 seed,
             ],
         )
@@ -119,22 +120,24 @@ class Cascade(tf.Module):
             "bottom": bottom,
         }
 
-    def _caption(self, template_weights, image_embedding, seed):
-        return self._decode(self.captioner, template_weights, image_embedding, seed)
+    def _caption(self, template_weights, image_embedding, known, seed):
+        """Captions for given template weights; rows with ``known`` False use the
+        image-conditioned fallback model when there is one."""
+        out = self._decode(self.captioner, template_weights, image_embedding, seed)
+        if self.fallback is None:
+            return out
+        alt = self._decode(self.fallback, template_weights, image_embedding, seed)
+        return {
+            key: tf.where(
+                tf.reshape(known, [-1] + [1] * (len(value.shape) - 1)),
+                value,
+                alt[key],
+            )
+            for key, value in out.items()
+        }
 
     def _generate(self, image_bytes, seed):
         found = self._classify(image_bytes)
         weights = self.template_weights(found["probs"])
-        out = self._decode(self.captioner, weights, found["embedding"], seed)
-        if self.fallback is not None:
-            alt = self._decode(self.fallback, weights, found["embedding"], seed)
-            pick = found["known"]
-            out = {
-                key: tf.where(
-                    tf.reshape(pick, [-1] + [1] * (len(value.shape) - 1)),
-                    value,
-                    alt[key],
-                )
-                for key, value in out.items()
-            }
+        out = self._caption(weights, found["embedding"], found["known"], seed)
         return {**found, **out}

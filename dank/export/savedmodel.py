@@ -106,6 +106,19 @@ def build_endpoints(parts, decode_config, mix_top_k=1):
         known = tf.reduce_max(probs, axis=-1) >= parts.threshold
         return {"probs": probs, "embedding": outputs["embedding"], "known": known}
 
+    def known_caption(module):
+        """``module.caption`` with every row marked known: the exported cascade
+        has no image-variant fallback, so the main model captions every row."""
+
+        @tf.function(input_signature=[weights_spec, embedding_spec, seed_spec])
+        def caption(template_weights, image_embedding, seed):
+            known = tf.ones([tf.shape(template_weights)[0]], tf.bool)
+            return module.caption(template_weights, image_embedding, known, seed)
+
+        return caption
+
+    caption = known_caption(main)
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="template_id"),
                                   seed_spec])
     def caption_template(template_id, seed):
@@ -113,7 +126,7 @@ def build_endpoints(parts, decode_config, mix_top_k=1):
         image = condition.get("image")
         if image is None:  # The template variant ignores the image.
             image = tf.zeros([tf.shape(template_id)[0], image_dim], tf.float32)
-        return main.caption(condition["template"], image, seed)
+        return caption(condition["template"], image, seed)
 
     @tf.function(input_signature=[weights_spec, embedding_spec])
     def caption_init(template_weights, image_embedding):
@@ -134,16 +147,16 @@ def build_endpoints(parts, decode_config, mix_top_k=1):
     endpoints = {
         "classify": main.classify,
         "classify_pixels": classify_pixels,
-        "caption": main.caption,
+        "caption": caption,
         "caption_template": caption_template,
         "generate": main.generate,
         "caption_init": caption_init,
         "caption_step": caption_step,
     }
     for method in METHOD_ENDPOINTS:
-        endpoints[f"caption_{method}"] = cascade(
-            method_config(decode_config, method)
-        ).caption
+        endpoints[f"caption_{method}"] = known_caption(
+            cascade(method_config(decode_config, method))
+        )
     return endpoints
 
 

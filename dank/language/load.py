@@ -19,8 +19,8 @@ says which inputs matter and ``model.n_templates`` the width of ``w``.
 from dank import constants
 
 
-def load_caption_model(run_dir):
-    """Returns the run's ``CaptionModel`` (inference only, not compiled).
+def load_caption_model(run_dir, variant="template"):
+    """Returns the run's ``CaptionModel`` of ``variant`` (inference, not compiled).
 
     Raises:
         DankError: the run is missing, unreadable, or has no language model.
@@ -32,13 +32,14 @@ def load_caption_model(run_dir):
     from dank.errors import DankError
     from dank.run import component_dir
 
-    path = component_dir(run_dir, constants.LANGUAGE_DIR) / constants.MODEL_FILE
+    component = constants.language_dir(variant)
+    path = component_dir(run_dir, component) / constants.MODEL_FILE
     try:
         return keras.saving.load_model(path, compile=False)
     except (ValueError, OSError, TypeError) as e:
         raise DankError(
             f"cannot load the caption model {path} ({e}); retrain it with "
-            f"`dank train language --run {run_dir}`"
+            f"`dank train language --variant {variant} --run {run_dir}`"
         ) from e
 
 

@@ -141,7 +141,7 @@ def train_language(
 
     if not isinstance(config, LanguageConfig):
         raise TypeError("config must be a LanguageConfig")
-    out = prepare_run(run_dir, data_dir, constants.LANGUAGE_DIR,
+    out = prepare_run(run_dir, data_dir, constants.language_dir(config.variant),
                       {"preset": preset, **config.to_dict()})
     catalogue, vocab = load_catalogue(data_dir), load_vocab(data_dir)
     train_captions = load_captions(data_dir, "train")

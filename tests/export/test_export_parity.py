@@ -112,7 +112,7 @@ def test_captions_agree_token_for_token(parts, loaded, exported, method):
     embedding = np.random.default_rng(1).normal(0, 1, (n, 2048)).astype(np.float32)
     for seed in (0, 977):
         seed_pair = np.array([seed, 0], np.int32)
-        want = cascade.caption(weights, embedding, seed_pair)
+        want = cascade.caption(weights, embedding, np.ones(n, bool), seed_pair)
         got_saved = getattr(saved, f"caption_{method}")(weights, embedding, seed_pair)
         got_ort = runner.caption(weights, embedding, seed, method=method,
                                  num_return=config.num_return)

@@ -1,0 +1,92 @@
+"""The cascade's tf.Module on fake models: fallback routing and signatures."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dank import constants
+from dank.cascade.module import Cascade
+from dank.decoding.config import DecodeConfig
+
+VOCAB = [*constants.SPECIAL_TOKENS, "alpha", "beta"]
+ALPHA, BETA = len(constants.SPECIAL_TOKENS), len(constants.SPECIAL_TOKENS) + 1
+
+
+class FakeCaptioner:
+    """Says one word, then ends: state is the step count."""
+
+    def __init__(self, word):
+        self.word = word
+
+    def initial_state(self, condition):
+        return (tf.zeros([tf.shape(condition["template"])[0]], tf.int32),)
+
+    def step(self, tokens, state):
+        (count,) = state
+        first = tf.one_hot(tf.fill(tf.shape(count), self.word), len(VOCAB))
+        end = tf.one_hot(tf.fill(tf.shape(count), constants.END_ID), len(VOCAB))
+        logits = 10.0 * tf.where((count == 0)[:, None], first, end)
+        return logits, (count + 1,)
+
+
+def _classifier(n_templates=3, size=8):
+    pixels = keras.Input((size, size, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(pixels)
+    return keras.Model(
+        pixels,
+        {
+            "logits": keras.layers.Dense(n_templates)(pooled),
+            "embedding": keras.layers.Dense(2048)(pooled),
+        },
+    )
+
+
+@pytest.mark.parametrize("fallback", [None, FakeCaptioner(BETA)])
+def test_unknown_rows_use_the_fallback_model(fallback):
+    cascade = Cascade(
+        _classifier(),
+        FakeCaptioner(ALPHA),
+        VOCAB,
+        threshold=0.5,
+        image_size=8,
+        decode_config=DecodeConfig(method="greedy"),
+        fallback=fallback,
+    )
+    weights = tf.one_hot([0, 1, 2], 3)
+    known = tf.constant([True, False, True])
+    out = cascade.caption(weights, tf.zeros([3, 2048]), known, tf.constant([0, 0]))
+    tops = [t.decode() for t in out["top"].numpy()[:, 0]]
+    unknown_word = "alpha" if fallback is None else "beta"
+    assert tops == ["alpha", unknown_word, "alpha"]
+
+
+def test_generate_from_image_bytes():
+    cascade = Cascade(
+        _classifier(),
+        FakeCaptioner(ALPHA),
+        VOCAB,
+        threshold=0.0,
+        image_size=8,
+        decode_config=DecodeConfig(method="greedy"),
+    )
+    png = tf.io.encode_png(tf.zeros([20, 30, 3], tf.uint8))
+    out = cascade.generate(tf.stack([png, png]), tf.constant([1, 2]))
+    assert out["probs"].shape == (2, 3)
+    assert out["known"].numpy().all()
+    np.testing.assert_allclose(out["probs"].numpy().sum(-1), 1.0, rtol=1e-5)
+    assert [t.decode() for t in out["top"].numpy()[:, 0]] == ["alpha", "alpha"]
+
+
+def test_template_weights_mix_top_k():
+    cascade = Cascade(
+        _classifier(),
+        FakeCaptioner(ALPHA),
+        VOCAB,
+        threshold=0.5,
+        image_size=8,
+        decode_config=DecodeConfig(method="greedy"),
+        mix_top_k=2,
+    )
+    weights = cascade.template_weights(tf.constant([[0.6, 0.3, 0.1]]))
+    np.testing.assert_allclose(weights.numpy(), [[2 / 3, 1 / 3, 0.0]], rtol=1e-6)
