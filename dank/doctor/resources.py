@@ -109,7 +109,7 @@ def check_font():
 
 def check_imagenet_weights():
     """Whether ``--weights imagenet`` would find its file (never downloaded)."""
-    from dank.vision.model import imagenet_cache_path
+    from dank.vision.weights import imagenet_cache_path
 
     path = imagenet_cache_path()
     if path.is_file():
