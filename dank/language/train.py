@@ -17,6 +17,7 @@ from dank.errors import DankError
 from dank.io import atomic_path, write_json
 from dank.language.config import LanguageConfig
 from dank.language.models import IMAGE_VARIANTS, CaptionModel, label_tokens_for
+from dank.progress import fit_verbosity
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def build_model(config, catalogue, vocab, run_dir=None, data_dir=None, embedding
 
 def train_language(
     data_dir, run_dir, config, preset=None, strategy="default", logical_cpus=0,
-    embeddings=None, callbacks=(), verbose=2,
+    embeddings=None, callbacks=(), verbose=None,
 ):
     """Trains (or resumes) the caption model of ``run_dir`` on ``data_dir``.
 
@@ -126,7 +127,8 @@ def train_language(
         logical_cpus: split the CPU into this many devices (tests of mirrored).
         embeddings: optional local GloVe text file.
         callbacks: extra Keras callbacks (run after the backup is written).
-        verbose: ``model.fit`` verbosity.
+        verbose: ``model.fit`` verbosity; None shows a bar with an ETA on a
+            terminal and one line per epoch otherwise.
 
     Returns:
         The metrics dict written to ``metrics.json``.
@@ -180,7 +182,7 @@ def train_language(
         steps_per_epoch=config.steps_per_epoch or None,
         shuffle=False,  # The dataset shuffles itself (seeded).
         callbacks=all_callbacks,
-        verbose=verbose,
+        verbose=fit_verbosity() if verbose is None else verbose,
     )
     seconds = time.perf_counter() - start
     with atomic_path(out / constants.MODEL_FILE) as tmp:

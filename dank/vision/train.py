@@ -23,6 +23,7 @@ from dank import constants
 from dank.data.pipeline import load_catalogue
 from dank.distribute import get_strategy
 from dank.io import atomic_path, write_json
+from dank.progress import fit_verbosity
 from dank.run import prepare_run
 from dank.vision import calibrate, data
 from dank.vision.model import backbone, build_model, load_pretrained
@@ -164,7 +165,7 @@ def _fit_phase(model, train_model, dataset, config, steps, out_dir, name, callba
             counter,
             *callbacks,
         ],
-        verbose=2,
+        verbose=fit_verbosity(),
     )
     return counter.steps
 

@@ -40,3 +40,16 @@ def test_read_json_errors(tmp_path):
     bad.write_text("{nope")
     with pytest.raises(DankError, match="not valid JSON"):
         dank_io.read_json(bad)
+
+
+def test_fit_verbosity_follows_the_terminal():
+    import io
+
+    from dank.progress import fit_verbosity
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert fit_verbosity(Tty()) == 1
+    assert fit_verbosity(io.StringIO()) == 2
