@@ -64,6 +64,18 @@ def register(commands):
         help="turn the safety filter off (research only; output may offend)",
     )
     p.add_argument(
+        "--rerank",
+        choices=("humor",),
+        help="draw --candidates captions and keep the funniest by the run's "
+        "humour model (train it with `dank train humor`)",
+    )
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=20,
+        help="captions drawn per picture before --rerank (default 20)",
+    )
+    p.add_argument(
         "--samples",
         action="store_true",
         help=f"draw {N_SAMPLES} sample memes from the run's own templates "
@@ -124,7 +136,12 @@ def generate(args, out=sys.stdout):
 
     config = decode_config(args)
     generator = MemeGenerator(
-        args.run, config, mix_top_k=args.mix_top_k, safety=not args.no_filter
+        args.run,
+        config,
+        mix_top_k=args.mix_top_k,
+        safety=not args.no_filter,
+        rerank=getattr(args, "rerank", None),
+        candidates=getattr(args, "candidates", 20),
     )
     out_dir = Path(args.out)
     template = generator.catalogue.find(args.template) if args.template else None

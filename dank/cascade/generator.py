@@ -117,6 +117,23 @@ class MemeGenerator:
             log.warning(
                 "safety filter OFF: captions may be offensive (research use only)"
             )
+        if rerank not in (None, "humor"):
+            raise DankError(f"unknown --rerank {rerank!r}; the choice is: humor")
+        self.rerank, self.candidates = rerank, int(candidates)
+        if rerank == "humor":
+            self._load_reranker()
+
+    def _load_reranker(self):
+        from dank.data.pipeline import load_captions
+        from dank.humor.rerank import NoveltyIndex
+        from dank.humor.score import HumorScorer
+        from dank.run import read_run_info
+
+        self.scorer = HumorScorer.load(self.run_dir)
+        data = read_run_info(self.run_dir).get("data", "")
+        self.novelty = NoveltyIndex(
+            (c["top"], c["bottom"]) for c in load_captions(data, "train")
+        )
 
     def _clean(self, top, bottom):
         return self.safety is None or not self.safety.is_flagged(top, bottom)
@@ -182,14 +199,29 @@ class MemeGenerator:
             )
             return out["top"].numpy(), out["bottom"].numpy(), out["scores"].numpy()
 
-        picked = self._collect(decode_round, n, seed)
+        wanted = self.candidates if self.rerank else n
+        picked = self._collect(decode_round, max(n, wanted), seed)
         memes = []
         for (name, _), label, is_known, rows in zip(images, labels, known, picked):
             entry = self.catalogue[int(label)]
+            if self.rerank:
+                rows = self._rerank(rows, int(label), n, seed)
             memes.append(
-                [
-                    Meme(name, entry.id, entry.name, bool(is_known), top, bottom, score)
-                    for top, bottom, score in rows
-                ]
+                [Meme(name, entry.id, entry.name, bool(is_known), *r) for r in rows]
             )
         return memes
+
+    def _rerank(self, rows, label, n, seed):
+        """The ``n`` funniest of ``rows``, as ``(top, bottom, score, humor)``."""
+        from dank.humor.rerank import rerank
+
+        ranked = rerank(
+            [(top, bottom) for top, bottom, _ in rows],
+            label,
+            k=n,
+            train_texts=self.novelty,
+            scorer=self.scorer,
+            seed=seed,
+            safety=self.safety,
+        )
+        return [(r.top, r.bottom, r.score, r.humor) for r in ranked]

@@ -154,7 +154,7 @@ def test_image_variants_train_with_template_features(variant, tiny_data, tmp_pat
     metrics = train_language(tiny_data, run, TINY.replace(variant=variant, epochs=1),
                              verbose=0)
     assert metrics["variant"] == variant and metrics["test"]["perplexity"] > 1
-    table = np.asarray(load_caption_model(run).template_images)
+    table = np.asarray(load_caption_model(run, variant=variant).template_images)
     assert table.shape[1] == 2048 and np.all(np.abs(table).sum(axis=1) > 0)
 
 
