@@ -150,6 +150,9 @@ def train_language(
     if not train_captions:
         raise DankError(f"{data_dir} has no training captions; rebuild the data")
     tokens_per_epoch = sum(len(c["tokens"]) - 1 for c in train_captions)
+    if config.steps_per_epoch:  # A fixed number of batches, not a full pass.
+        per_caption = tokens_per_epoch / len(train_captions)
+        tokens_per_epoch = config.steps_per_epoch * config.batch_size * per_caption
 
     dist = get_strategy(strategy, logical_cpus=logical_cpus)
     with dist.scope():
