@@ -1,7 +1,8 @@
 """End to end on a tiny trained run: export both formats, load them the way a
 user would, and check Keras, SavedModel and onnxruntime agree.
 
-Slow: the run trains ResNet50 (tiny preset) and the export converts it.
+Part of the fast suite (about two minutes): the tiny run is shared with the
+other tests, and parity is what CI must guard.
 """
 
 import io
@@ -11,8 +12,6 @@ import sys
 
 import numpy as np
 import pytest
-
-pytestmark = pytest.mark.slow
 
 DECODE = dict(method="diverse", beam_size=3, max_len=10, num_return=2)
 METHODS = ("greedy", "beam", "diverse", "sample")
