@@ -11,25 +11,23 @@ only the shapes matter for speed. Each mode runs the same beam search
 - ``graph``: the whole search in one ``tf.function``.
 - ``xla``: the same with ``jit_compile=True``.
 - ``xla_model_only``: just the 25 model steps in an XLA while-loop, no search,
-  to show how much of the time is the model and how much the search.
+  to show how much of the time is the model and how much the search (full
+  mode only).
 
 FLOPs per row and step: the LSTM's 2 * 4u * (e + u) plus the vocabulary
-projection's 2 * u * V; a batch runs B * K rows for every step it takes. The
-ceiling is the best numpy fp32 matmul rate measured in the same run (the
-projection's own shape and a square 2048 matmul). Ratios and fractions compare
-numbers measured in this run only.
+projection's 2 * u * V; a batch runs B * K rows for every step it takes. Figures
+are captions/s (median, min, max over repeats after warm-up); ratios are each
+mode over the Python loop and the achieved GFLOP/s over the run's fp32 matmul
+ceiling (issue 10's target for beam-5 at batch 32: >= 0.7). The numpy rate of
+the projection's own matmul shape is reported too, as a shape-specific ceiling.
 
 Usage: python experiments/benchmarks/bench_decoding.py [--quick] [--method beam]
+    [--batches 1,32]
 """
 
-import argparse
-import json
-import os
-import platform
-import time
+import common
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+common.setup_env()
 
 import numpy as np  # noqa: E402
 
@@ -79,45 +77,16 @@ def flops_per_row_step(units=UNITS, embed=EMBED, vocab=VOCAB):
     return 2 * 4 * units * (embed + units) + 2 * units * vocab
 
 
-def numpy_ceiling(rows, seconds=1.0):
-    """Best numpy fp32 matmul GFLOP/s: the projection's shape and square 2048."""
-    rng = np.random.default_rng(0)
-    shapes = {"projection": (rows, UNITS, VOCAB), "square2048": (2048, 2048, 2048)}
-    rates = {}
-    for name, (m, k, n) in shapes.items():
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
-        a @ b
-        count, start = 0, time.perf_counter()
-        while count < 2 or time.perf_counter() - start < seconds:
-            a @ b
-            count += 1
-        rates[name] = 2 * m * k * n * count / (time.perf_counter() - start) / 1e9
-    return rates
-
-
-def time_call(fn, reps, warm_up=True):
-    """Best wall time of ``reps`` calls, after one warm-up call if asked."""
-    if warm_up:
-        fn()
-    best = float("inf")
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def bench_batch(step_fn, config, batch, reps, python_reps):
+def bench_batch(step_fn, config, batch, reps, python_reps, model_only_too=True):
+    """Seconds per decode (``common.stats``) of each mode, and the steps taken."""
     import tensorflow as tf
 
     from dank.decoding import compiled_decoder, decode
 
     rng = np.random.default_rng(batch)
-    units = UNITS
     state = (
-        tf.constant(rng.standard_normal((batch, units)).astype(np.float32) * 0.1),
-        tf.zeros([batch, units]),
+        tf.constant(rng.standard_normal((batch, UNITS)).astype(np.float32) * 0.1),
+        tf.zeros([batch, UNITS]),
     )
     seed = tf.constant([1, 2], tf.int32)
     graph_step = tf.function(step_fn, jit_compile=False)
@@ -146,74 +115,66 @@ def bench_batch(step_fn, config, batch, reps, python_reps):
         if mode == "python":
             # Tracing the one-step graph is the only warm-up this mode needs.
             graph_step(tf.fill([rows], 2), big_state)
-            results[mode] = time_call(
-                lambda fn=fn: fn().tokens.numpy(), python_reps, warm_up=False
+            results[mode] = common.measure(
+                lambda fn=fn: fn().tokens.numpy(), python_reps, warmup=0
             )
         else:
-            results[mode] = time_call(
+            results[mode] = common.measure(
                 lambda fn=fn: fn(state, seed).tokens.numpy(), reps
             )
     # The stand-in never says </s>, so every search runs max_len steps.
     steps = int(np.max(runs["xla"](state, seed).lengths.numpy()))
-    results["xla_model_only"] = time_call(lambda: model_only(big_state).numpy(), reps)
+    if model_only_too:
+        results["xla_model_only"] = common.measure(
+            lambda: model_only(big_state).numpy(), reps
+        )
     return results, steps
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (<2 min)")
+    parser = common.make_parser(__doc__)
     parser.add_argument("--method", default="beam", choices=["beam", "diverse"])
-    parser.add_argument("--batches", default="1,32")
+    parser.add_argument("--batches", default=None, help="default 32 quick, 1,32 full")
     args = parser.parse_args(argv)
-
-    import tensorflow as tf
 
     from dank.decoding import DecodeConfig
 
     config = DecodeConfig(method=args.method, beam_size=5, max_len=25)
+    ceiling = common.ceilings(args)
     step_fn = make_step_fn()
-    reps, python_reps = (1, 1) if args.quick else (5, 3)
-    batches = [int(b) for b in args.batches.split(",")]
-    report = {
-        "benchmark": "decoding",
-        "method": args.method,
-        "beam_size": config.beam_size,
-        "max_len": config.max_len,
-        "model": {"units": UNITS, "embed": EMBED, "vocab": VOCAB},
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "gpus": len(tf.config.list_physical_devices("GPU")),
-            "tensorflow": tf.__version__,
-        },
-        "quick": args.quick,
-        "results": [],
-    }
+    reps, python_reps = (2, 1) if args.quick else (5, 3)
+    batches = [int(b) for b in (args.batches or ("32" if args.quick else "1,32"))
+               .split(",")]
+    result = common.make_result("decoding", args, {
+        "method": args.method, "beam_size": config.beam_size,
+        "max_len": config.max_len, "units": UNITS, "embed": EMBED, "vocab": VOCAB,
+        "batches": batches, "repeats": reps, "python_repeats": python_reps,
+        "xla": {"python": False, "graph": False, "xla": True, "xla_model_only": True},
+    })
+    result["ceiling"] = ceiling
+    figures, ratios = result["figures"], result["ratios"]
     for batch in batches:
         rows = batch * config.beam_size
-        ceiling = numpy_ceiling(rows, seconds=0.5 if args.quick else 2.0)
-        best = max(ceiling.values())
-        times, steps = bench_batch(step_fn, config, batch, reps, python_reps)
-        flops = steps * rows * flops_per_row_step()
-        for mode, seconds in times.items():
-            gflops = flops / seconds / 1e9
-            report["results"].append(
-                {
-                    "batch": batch,
-                    "mode": mode,
-                    "steps": steps,
-                    "seconds": round(seconds, 4),
-                    "captions_per_s": round(batch / seconds, 3),
-                    "ratio_to_python": round(times["python"] / seconds, 3),
-                    "gflops_per_s": round(gflops, 2),
-                    "fraction_of_ceiling": round(gflops / best, 3),
-                }
-            )
-        report["results"].append(
-            {"batch": batch, "mode": "numpy_ceiling_gflops_per_s", **ceiling}
+        figures[f"b{batch}_projection_numpy_gflops"] = common.numpy_matmul_rate(
+            rows, UNITS, VOCAB, repeats=reps
         )
-    print(json.dumps(report, indent=1))
-    return 0
+        times, steps = bench_batch(
+            step_fn, config, batch, reps, python_reps, model_only_too=not args.quick
+        )
+        gflop = steps * rows * flops_per_row_step() / 1e9
+        for mode, seconds in times.items():
+            figures[f"b{batch}_{mode}_captions_per_s"] = common.rates(
+                seconds, batch, "captions/s"
+            )
+            gflops = common.rates(seconds, gflop, "GFLOP/s")
+            figures[f"b{batch}_{mode}_gflops"] = gflops
+            if mode != "python":
+                ratios[f"b{batch}_{mode}_vs_python"] = common.ratio(
+                    times["python"], seconds
+                )
+            common.ceiling_fractions(ratios, f"b{batch}_{mode}", gflops, ceiling)
+        result[f"b{batch}_steps"] = steps
+    return common.emit(result, args)
 
 
 if __name__ == "__main__":

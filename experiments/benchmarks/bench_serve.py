@@ -14,43 +14,26 @@ ratios concurrent/serial and batched/unbatched measured in this run, the
 server's mean batch size, and the server's RSS and descriptors after each
 round. Exits 1 on any error or on growth past the limits.
 
-Usage: python experiments/benchmarks/bench_serve.py --run runs/default
+The suite (``run.py``) runs it in full mode only, with a smaller load.
+
+Usage: python experiments/benchmarks/bench_serve.py [--quick] --run runs/default
        [--requests 200] [--clients 8] [--decoder sample]
 """
 
-import argparse
-import io
-import json
-import os
-import platform
 import subprocess
 import sys
 import threading
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+import common
 
-from PIL import Image, ImageDraw  # noqa: E402
+common.setup_env()
 
 from dank.serve.client import Client  # noqa: E402
 from dank.serve.loadtest import process_usage, run_load  # noqa: E402
 
 MAX_RSS_GROWTH_MIB = 64  # Between the two concurrent rounds.
 MAX_FD_GROWTH = 4
-
-
-def pictures(count=8, side=480):
-    """Distinct JPEG pictures (drawn, nothing downloaded)."""
-    out = []
-    for i in range(count):
-        image = Image.new("RGB", (side, side * 3 // 4), (30 * i % 255, 80, 150))
-        ImageDraw.Draw(image).ellipse((side // 4, side // 5, side * 3 // 4, side // 2),
-                                      fill=(240, 200 - 10 * i, 40))
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=90)
-        out.append(buffer.getvalue())
-    return out
 
 
 def start_server(run, decoder, max_batch):
@@ -70,33 +53,36 @@ def start_server(run, decoder, max_batch):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", default="runs/default", help="a trained run")
-    parser.add_argument("--requests", type=int, default=200,
-                        help="requests per concurrent round")
+    parser = common.make_parser(__doc__, needs_run=True)
+    parser.add_argument("--requests", type=int, default=None,
+                        help="requests per concurrent round (default 200, quick 40)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--serial", type=int, default=None,
                         help="requests of the one-client baseline (default requests/4)")
     parser.add_argument("-n", type=int, default=1, help="memes per request")
     parser.add_argument("--decoder", default=None, help="server default if omitted")
     args = parser.parse_args(argv)
+    reason = common.missing_run(args.run)
+    if reason:
+        return common.emit(common.skipped("serve", args, reason), args)
+    args.requests = args.requests or (40 if args.quick else 200)
     batched = measure(args, max_batch=8)
     unbatched = measure(args, max_batch=1)
     ok = all([batched.pop("ok"), unbatched.pop("ok")])
-    result = {
-        "benchmark": "serve",
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "run": args.run,
-        "n": args.n,
-        "batched": batched,
-        "unbatched": unbatched,
-        "throughput_ratio_batched_vs_unbatched": round(
-            batched["concurrent"][1]["requests_per_s"]
-            / unbatched["concurrent"][1]["requests_per_s"], 2),
-        "ok": ok,
-    }
-    print(json.dumps(result, indent=1))
+    result = common.make_result("serve", args, {
+        "run": args.run, "n": args.n, "requests": args.requests,
+        "clients": args.clients, "decoder": args.decoder,
+    })
+    result.update(batched=batched, unbatched=unbatched, ok=ok)
+    for name, phase in (("batched", batched), ("unbatched", unbatched)):
+        result["figures"][f"{name}_concurrent_requests_per_s"] = common.stats(
+            [r["requests_per_s"] for r in phase["concurrent"]], "requests/s")
+        result["ratios"][f"{name}_concurrent_vs_serial"] = phase[
+            "throughput_ratio_concurrent_vs_serial"]
+    result["ratios"]["batched_vs_unbatched"] = round(
+        batched["concurrent"][1]["requests_per_s"]
+        / unbatched["concurrent"][1]["requests_per_s"], 3)
+    common.emit(result, args)
     return 0 if ok else 1
 
 
@@ -104,7 +90,7 @@ def measure(args, max_batch):
     """Serial and concurrent rounds against one server; a dict of results."""
     process, url = start_server(args.run, args.decoder, max_batch)
     try:
-        images = pictures()
+        images = common.pictures()
         run_load(url, 2 * args.clients, args.clients, images, n=args.n)  # Warm-up.
         serial = run_load(url, args.serial or max(1, args.requests // 4), 1, images,
                           n=args.n)

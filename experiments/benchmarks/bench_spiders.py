@@ -2,24 +2,25 @@
 
 Runs the imgflip spider (in a subprocess, as ``dank scrape`` would) on a slice
 of a source folder served by ``tools/mirror_site.py`` twice, without and with
-the TFRecord writer, and prints one JSON object per run plus a comparison:
+the TFRecord writer, and prints one JSON result:
 
-    python experiments/benchmarks/bench_spiders.py [--source data/starter]
+    python experiments/benchmarks/bench_spiders.py [--quick] [--source data/starter]
         [--data data/build/starter] [--templates 10] [--captions 100]
 
 ``writer_share`` is the writer's own time over the crawl's wall time, and
-``speed_ratio_with_writer`` is items/s with the writer over items/s without it
+the ratio ``with_writer_vs_csv_only`` is items/s with the writer over items/s without it
 (same machine, same run): a ratio near 1 means the writer is not the bottleneck.
 """
 
-import argparse
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import common
+
+ROOT = common.ROOT
 sys.path.insert(0, str(ROOT / "tools"))
 
 from mirror_site import Mirror, load_slice  # noqa: E402
@@ -47,57 +48,52 @@ def run(url, out, extra):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.make_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--source", default=str(ROOT / "data" / "starter"))
     parser.add_argument(
         "--data",
         default=str(ROOT / "data" / "build" / "starter"),
         help="data build for the TFRecord writer's catalogue/vocab",
     )
-    parser.add_argument("--templates", type=int, default=10)
-    parser.add_argument("--captions", type=int, default=100)
+    parser.add_argument("--templates", type=int, default=None, help="10 (quick 3)")
+    parser.add_argument("--captions", type=int, default=None, help="100 (quick 40)")
     parser.add_argument("--per-page", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=None, help="2 (quick 1)")
     args = parser.parse_args(argv)
+    args.templates = args.templates or (3 if args.quick else 10)
+    args.captions = args.captions or (40 if args.quick else 100)
+    repeats = args.repeats or (1 if args.quick else 2)
+    result = common.make_result("spiders", args, {
+        "source": args.source, "templates": args.templates,
+        "captions": args.captions, "per_page": args.per_page, "repeats": repeats,
+    })
+    for needed in (args.source, args.data):
+        if not Path(needed).is_dir():
+            reason = f"{needed} is missing (run `make data` first)"
+            return common.emit(common.skipped("spiders", args, reason), args)
     site = load_slice(args.source, args.templates, args.captions)
-    results = {}
+    reports = {"csv_only": [], "with_tfrecords": []}
     with (
         Mirror(site, per_page=args.per_page) as mirror,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        runs = {"csv_only": [], "with_tfrecords": ["--tfrecords-from", args.data]}
-        for name, extra in runs.items():
-            report = run(mirror.url, Path(tmp) / name, extra)
-            results[name] = {
-                k: report[k]
-                for k in (
-                    "elapsed_s",
-                    "pages",
-                    "items",
-                    "captions",
-                    "pages_per_s",
-                    "items_per_s",
-                )
-            }
-            results[name]["tfrecord_seconds"] = report["tfrecords"].get("seconds", 0.0)
-            results[name]["tfrecord_captions"] = report["tfrecords"].get("captions", 0)
-            print(json.dumps({"run": name, **results[name]}), flush=True)
-    with_writer = results["with_tfrecords"]
-    print(
-        json.dumps(
-            {
-                "run": "comparison",
-                "source": args.source,
-                "slice": f"{args.templates} templates x {args.captions} captions",
-                "writer_share": round(
-                    with_writer["tfrecord_seconds"] / with_writer["elapsed_s"], 3
-                ),
-                "speed_ratio_with_writer": round(
-                    with_writer["items_per_s"] / results["csv_only"]["items_per_s"], 3
-                ),
-            }
-        )
-    )
-    return 0
+        extras = {"csv_only": [], "with_tfrecords": ["--tfrecords-from", args.data]}
+        for i in range(repeats):
+            for name, extra in extras.items():
+                reports[name].append(run(mirror.url, Path(tmp) / f"{name}{i}", extra))
+    figures = result["figures"]
+    for name, runs in reports.items():
+        for key, unit in (("items_per_s", "items/s"), ("pages_per_s", "pages/s")):
+            figures[f"{name}_{key}"] = common.stats([r[key] for r in runs], unit)
+        result[name] = {k: runs[-1][k] for k in ("pages", "items", "captions")}
+    writer = reports["with_tfrecords"]
+    result["writer_share"] = round(
+        sum(r["tfrecords"].get("seconds", 0.0) for r in writer)
+        / sum(r["elapsed_s"] for r in writer), 3)
+    # Near 1: the TFRecord writer does not slow the crawl down.
+    result["ratios"]["with_writer_vs_csv_only"] = common.ratio(
+        figures["with_tfrecords_items_per_s"], figures["csv_only_items_per_s"])
+    return common.emit(result, args)
 
 
 if __name__ == "__main__":

@@ -2,27 +2,23 @@
 
 Measures, in one process, so only ratios are compared:
 
-* ``matmul_gflops``: best TensorFlow fp32 GFLOP/s of a square matmul (ceiling);
 * training images/s of ``train_on_batch`` on an in-memory batch, with and
-  without XLA (``jit_compile``), and the pipeline's own images/s
-  (``dank.vision.data.train_dataset``, when ``--data`` is given) so one can see
-  whether tf.data keeps up with the model;
-* inference images/s at batch 1 and batch 32, with and without XLA;
-* ``*_ceiling_fraction``: achieved FLOP/s over the matmul ceiling, counting
+  without XLA (``jit_compile``; quick mode: without only), and the input
+  pipeline's images/s (``dank.vision.data.train_dataset`` on ``--data``: TFRecord
+  read, decode, augment, batch); ``pipeline_vs_training`` must stay >= 5 so
+  tf.data never starves the model;
+* inference images/s at batch 1 and batch 32;
+* ``*_of_ceiling``: achieved FLOP/s over the run's fp32 matmul ceiling, counting
   ResNet50 as 4.1 GMAC (8.2 GFLOP) per 224x224 image forward, scaled by
   (S/224)^2, and a training step as 3x the forward.
 
-Usage: python experiments/benchmarks/bench_vision.py [--preset cpu --steps 5
-    --data data/build/starter --n-templates 100]
+Usage: python experiments/benchmarks/bench_vision.py [--quick] [--preset cpu
+    --steps 5 --data data/build/starter --n-templates 100 --no-xla]
 """
 
-import argparse
-import json
-import os
-import time
+import common
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+common.setup_env()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,31 +30,8 @@ from dank.vision.model import build_model  # noqa: E402
 RESNET50_GFLOP_224 = 8.2  # Forward, 2 FLOP per multiply-add.
 
 
-def matmul_ceiling(n=2048, repeats=5):
-    """Best TensorFlow fp32 GFLOP/s over square matmuls."""
-    a, b = tf.random.uniform((n, n)), tf.random.uniform((n, n))
-    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    matmul()
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul().numpy()
-        best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
-    return best
-
-
-def best_rate(fn, items, repeats):
-    """Best items/s of ``fn`` over ``repeats`` timed calls after one warm-up."""
-    fn()
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = max(best, items / (time.perf_counter() - start))
-    return best
-
-
 def train_rate(config, n_templates, jit, steps):
+    """Training images/s (``common.rates``) and the model, for one XLA setting."""
     model = build_model(n_templates, config.image_size, config.dropout)
     train = keras.Model(model.inputs, model.get_layer("logits").output)
     train.compile(
@@ -70,60 +43,78 @@ def train_rate(config, n_templates, jit, steps):
     s, b = config.image_size, config.batch_size
     x = rng.uniform(0, 255, (b, s, s, 3)).astype("float32")
     y = rng.integers(0, n_templates, b)
-    return best_rate(lambda: train.train_on_batch(x, y), b, steps), model
+    seconds = common.measure(lambda: train.train_on_batch(x, y), steps)
+    return common.rates(seconds, b, "images/s"), model
 
 
 def infer_rate(model, batch, jit, steps, size):
+    """Inference images/s at ``batch`` (``common.rates``)."""
     forward = tf.function(lambda x: model(x, training=False)["logits"], jit_compile=jit)
     x = tf.random.uniform((batch, size, size, 3), 0, 255)
-    return best_rate(lambda: forward(x).numpy(), batch, steps)
+    seconds = common.measure(lambda: forward(x).numpy(), steps)
+    return common.rates(seconds, batch, "images/s")
 
 
-def pipeline_rate(data_dir, config, batches):
+def pipeline_rate(data_dir, config, batches, repeats):
+    """Images/s of the training input pipeline alone (``common.rates``)."""
     from dank.vision.data import train_dataset
 
     iterator = iter(train_dataset(data_dir, config))
-    next(iterator)
-    start = time.perf_counter()
-    for _ in range(batches):
-        next(iterator)
-    return batches * config.batch_size / (time.perf_counter() - start)
+
+    def take():
+        for _ in range(batches):
+            next(iterator)
+
+    seconds = common.measure(take, repeats)
+    return common.rates(seconds, batches * config.batch_size, "images/s")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = common.make_parser(__doc__)
     parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--steps", type=int, default=5, help="timed repeats per case")
+    parser.add_argument("--steps", type=int, default=None, help="timed repeats")
     parser.add_argument("--n-templates", type=int, default=100)
     parser.add_argument("--data", help="a data build, to time the input pipeline")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA cases")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     config = get_config(args.preset)
     size = config.image_size
     gflop = RESNET50_GFLOP_224 * (size / 224) ** 2
-    ceiling = matmul_ceiling()
-    result = {
-        "preset": args.preset,
-        "image_size": size,
-        "batch_size": config.batch_size,
-        "matmul_gflops": round(ceiling, 1),
-        "cases": {},
-    }
-    for jit in (False,) if args.no_xla else (False, True):
-        rate, model = train_rate(config, args.n_templates, jit, args.steps)
-        case = {
-            "train_images_per_s": round(rate, 2),
-            "train_ceiling_fraction": round(3 * gflop * rate / ceiling, 3),
-        }
+    steps = args.steps or (2 if args.quick else 5)
+    xla_cases = (False,) if args.no_xla or args.quick else (False, True)
+    ceiling = common.ceilings(args)
+    result = common.make_result("vision", args, {
+        "preset": args.preset, "image_size": size, "batch_size": config.batch_size,
+        "n_templates": args.n_templates, "repeats": steps, "xla": list(xla_cases),
+        "gflop_per_image_forward": round(gflop, 3),
+    })
+    result["ceiling"] = ceiling
+    figures, ratios = result["figures"], result["ratios"]
+    for jit in xla_cases:
+        tag = "xla" if jit else "no_xla"
+        rate, model = train_rate(config, args.n_templates, jit, steps)
+        figures[f"{tag}_train_images_per_s"] = rate
+        common.ceiling_fractions(ratios, f"{tag}_train", 3 * gflop * rate["median"],
+                                 ceiling)
         for batch in (1, 32):
-            r = infer_rate(model, batch, jit, args.steps, size)
-            case[f"infer_b{batch}_images_per_s"] = round(r, 2)
-            case[f"infer_b{batch}_ceiling_fraction"] = round(gflop * r / ceiling, 3)
-        result["cases"]["xla" if jit else "no_xla"] = case
+            r = infer_rate(model, batch, jit, steps, size)
+            figures[f"{tag}_infer_b{batch}_images_per_s"] = r
+            common.ceiling_fractions(ratios, f"{tag}_infer_b{batch}",
+                                     gflop * r["median"], ceiling)
+        del model
+        keras.backend.clear_session()
+    if xla_cases == (False, True):
+        ratios["xla_vs_no_xla_train"] = common.ratio(
+            figures["xla_train_images_per_s"], figures["no_xla_train_images_per_s"])
     if args.data:
-        result["pipeline_images_per_s"] = round(pipeline_rate(args.data, config, 10), 1)
-    print(json.dumps(result))
+        figures["pipeline_images_per_s"] = pipeline_rate(
+            args.data, config, 4 if args.quick else 10, steps)
+        fastest = max(figures[f"{t}_train_images_per_s"]["median"] for t in
+                      ("xla" if j else "no_xla" for j in xla_cases))
+        ratios["pipeline_vs_training"] = common.ratio(
+            figures["pipeline_images_per_s"], fastest)
+    return common.emit(result, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

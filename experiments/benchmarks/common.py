@@ -1,0 +1,337 @@
+"""What every benchmark shares: the ceiling, timing statistics, machine info, output.
+
+Each ``bench_*.py`` script builds one result dict with ``make_result`` and hands
+it to ``emit``; ``run.py`` runs the scripts and collects their results. The
+conventions, so results from different scripts read the same way:
+
+* ``figures``: name -> ``{"median", "min", "max", "unit", "n"}``, a measurement
+  over ``n`` timed runs after warm-up (``stats`` / ``measure`` / ``rates``);
+* ``ratios``: name -> float, always "higher is better" (a speed-up over the
+  named baseline, or a fraction of the same run's fp32 matmul ceiling), so the
+  regression guard can flag any ratio that fell;
+* ``ceiling``: the GFLOP/s the fractions were taken against (numpy and TF).
+
+Nothing here imports TensorFlow at module level, so the helpers stay cheap to
+test; ``tf_matmul_rate`` imports it when called.
+"""
+
+import argparse
+import os
+import platform
+import re
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (~190 GFLOP/s idle).
+
+
+def setup_env():
+    """TensorFlow settings every benchmark runs with (before TF is imported)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+# -- statistics ----------------------------------------------------------------
+
+
+def stats(values, unit):
+    """Median, min and max of ``values`` (a non-empty list) in ``unit``."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("stats() needs at least one value")
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "unit": unit,
+        "n": len(values),
+    }
+
+
+def measure(fn, repeats, warmup=1, number=1):
+    """Seconds per call of ``fn``: ``stats`` over ``repeats`` timed runs.
+
+    Args:
+        fn: a callable that finishes its work before returning (call
+            ``.numpy()`` on tensors so asynchronous work is counted).
+        repeats: timed runs (the median is over these).
+        warmup: untimed calls first (tracing, compiling, caches).
+        number: calls per timed run; the run's time is divided by it.
+    """
+    if repeats < 1 or number < 1:
+        raise ValueError(f"repeats and number must be >= 1, got {repeats}, {number}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
+    return stats(times, "s")
+
+
+def rates(seconds, items, unit):
+    """Turns a ``measure`` result into items per second (min rate = max time)."""
+    return {
+        "median": items / seconds["median"],
+        "min": items / seconds["max"],
+        "max": items / seconds["min"],
+        "unit": unit,
+        "n": seconds["n"],
+    }
+
+
+def scale(figure, factor, unit):
+    """A figure with every statistic multiplied by ``factor`` (e.g. to GFLOP/s)."""
+    return {
+        **figure,
+        **{k: figure[k] * factor for k in ("median", "min", "max")},
+        "unit": unit,
+    }
+
+
+def ratio(numerator, denominator):
+    """Median over median, rounded; None when either side is missing or zero."""
+    num = numerator["median"] if isinstance(numerator, dict) else numerator
+    den = denominator["median"] if isinstance(denominator, dict) else denominator
+    if not num or not den:
+        return None
+    return round(num / den, 4)
+
+
+# -- the ceiling ---------------------------------------------------------------
+
+
+def numpy_matmul_rate(m=CEILING_SIZE, k=None, n=None, repeats=3):
+    """GFLOP/s of a numpy fp32 ``[m,k] @ [k,n]`` (``stats`` over ``repeats``)."""
+    import numpy as np
+
+    k, n = k or m, n or m
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    seconds = measure(lambda: a @ b, repeats)
+    return rates(seconds, 2 * m * k * n / 1e9, "GFLOP/s")
+
+
+def tf_matmul_rate(m=CEILING_SIZE, repeats=3):
+    """GFLOP/s of a TensorFlow fp32 square matmul in a ``tf.function``.
+
+    TensorFlow multiplies with oneDNN (when on) rather than numpy's BLAS, so
+    the two ceilings can differ; training and decoding run on this one.
+    """
+    import tensorflow as tf
+
+    a = tf.random.uniform((m, m))
+    b = tf.random.uniform((m, m))
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    seconds = measure(lambda: matmul().numpy(), repeats)
+    return rates(seconds, 2 * m**3 / 1e9, "GFLOP/s")
+
+
+def ceilings(args):
+    """The run's ceilings in GFLOP/s: ``{"numpy": x, "tf": y}``.
+
+    Taken from ``--ceiling-gflops`` / ``--tf-ceiling-gflops`` when ``run.py``
+    measured them at the start of the suite, else measured here.
+    """
+    repeats = 2 if args.quick else 5
+    numpy_gflops = args.ceiling_gflops or numpy_matmul_rate(repeats=repeats)["median"]
+    tf_gflops = args.tf_ceiling_gflops or tf_matmul_rate(repeats=repeats)["median"]
+    return {"numpy": round(numpy_gflops, 2), "tf": round(tf_gflops, 2)}
+
+
+def ceiling_fractions(ratios, name, gflops, ceiling):
+    """Adds ``name_of_ceiling`` (numpy) and ``name_of_tf_ceiling`` to ``ratios``."""
+    value = gflops["median"] if isinstance(gflops, dict) else gflops
+    ratios[f"{name}_of_ceiling"] = round(value / ceiling["numpy"], 4)
+    ratios[f"{name}_of_tf_ceiling"] = round(value / ceiling["tf"], 4)
+
+
+def percentile(values, q):
+    """The ``q``-th percentile (0..100) of ``values``, linearly interpolated."""
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def latencies(fn, repeats, warmup=1):
+    """p50/p95/min/max seconds of single calls of ``fn`` (a latency figure)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {**stats(times, "s"), "p95": percentile(times, 95)}
+
+
+def pictures(count=8, side=480):
+    """Distinct JPEG pictures as bytes (drawn here, nothing downloaded)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    out = []
+    for i in range(count):
+        image = Image.new("RGB", (side, side * 3 // 4), (30 * i % 255, 80, 150))
+        ImageDraw.Draw(image).ellipse(
+            (side // 4, side // 5, side * 3 // 4, side // 2),
+            fill=(240, 200 - 10 * i % 200, 40),
+        )
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+# -- machine and memory --------------------------------------------------------
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (or platform's guess)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_slug(info=None):
+    """A short file-name-safe machine name, e.g. ``amd-epyc-2cpu``."""
+    info = info or machine_info(with_tf=False)
+    model = re.sub(r"\((r|tm)\)|cpu|processor|@.*", "", info["cpu"].lower())
+    words = re.findall(r"[a-z0-9]+", model)[:3]
+    return "-".join([*words, f"{info['cores']}cpu"])
+
+
+def machine_info(with_tf=True):
+    """CPU, cores, versions and the oneDNN/XLA switches this process runs with."""
+    info = {
+        "cpu": cpu_model(),
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset)"),
+        "tf_xla_flags": os.environ.get("TF_XLA_FLAGS", ""),
+    }
+    try:
+        import numpy
+
+        info["numpy"] = numpy.__version__
+    except ImportError:
+        pass
+    if with_tf:
+        import keras
+        import tensorflow as tf
+
+        info.update(
+            tensorflow=tf.__version__,
+            keras=keras.__version__,
+            gpus=len(tf.config.list_physical_devices("GPU")),
+            intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+            inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
+            # Global auto-clustering; each figure names its own jit_compile.
+            xla_auto_jit=bool(tf.config.optimizer.get_jit()),
+        )
+    return info
+
+
+def peak_rss_mib():
+    """This process's peak resident memory so far, in MiB (Linux: ru_maxrss KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# -- arguments and output ------------------------------------------------------
+
+
+def add_common_args(parser, needs_run=False):
+    """The flags every benchmark script takes (and ``run.py`` passes)."""
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats and sizes (suite ~2 min)"
+    )
+    parser.add_argument("--json-out", help="also write the result JSON here")
+    parser.add_argument(
+        "--ceiling-gflops", type=float, default=None,
+        help="numpy fp32 matmul ceiling of this run (measured here if omitted)",
+    )
+    parser.add_argument(
+        "--tf-ceiling-gflops", type=float, default=None,
+        help="TensorFlow fp32 matmul ceiling of this run (measured if omitted)",
+    )
+    if needs_run:
+        parser.add_argument(
+            "--run", default="runs/default", help="a trained run (`make train`)"
+        )
+    return parser
+
+
+def make_parser(doc, needs_run=False):
+    """An ``ArgumentParser`` described by the script's docstring, common flags on."""
+    parser = argparse.ArgumentParser(
+        description=doc.strip().splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return add_common_args(parser, needs_run)
+
+
+def make_result(name, args, params=None):
+    """An empty result for benchmark ``name``, to fill in and ``emit``."""
+    return {
+        "benchmark": name,
+        "quick": bool(getattr(args, "quick", False)),
+        "params": dict(params or {}),
+        "figures": {},
+        "ratios": {},
+    }
+
+
+def missing_run(run_dir, components=("vision", "language")):
+    """Why ``run_dir`` cannot be benchmarked, or None when it has every model."""
+    from dank import constants
+
+    for component in components:
+        path = Path(run_dir) / component / constants.MODEL_FILE
+        if not path.is_file():
+            return f"no trained run: {path} is missing (run `make train` first)"
+    return None
+
+
+def skipped(name, args, reason):
+    """A result that says why the benchmark did not run."""
+    return {**make_result(name, args), "skipped": reason}
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def emit(result, args):
+    """Adds peak memory, prints the result as JSON, writes ``--json-out``."""
+    import json
+
+    from dank.io import write_json
+
+    result = _rounded({**result, "peak_rss_mib": peak_rss_mib()})
+    print(json.dumps(result, indent=1), flush=True)
+    if getattr(args, "json_out", None):
+        write_json(args.json_out, result)
+    return 0

@@ -1,0 +1,192 @@
+"""The suite's regression guard and its Markdown summary (pure functions).
+
+``run.py`` measures; this module compares a new result against the last
+committed one and writes the Markdown page. Every ratio is "higher is better"
+(see ``common``), so a regression is simply a ratio that fell by more than
+``THRESHOLD`` of its old value.
+"""
+
+import json
+import subprocess
+from pathlib import Path
+
+THRESHOLD = 0.2  # A ratio that fell by more than 20% is reported.
+
+# Issue 10's targets: (label, ratio keys (the best one counts), at least).
+TARGETS = (
+    ("caption training, cpu size, of ceiling", ("lstm.train_of_ceiling",), 0.7),
+    ("caption training, paper size, of ceiling", ("lstm_paper.train_of_ceiling",),
+     0.7),
+    ("custom LSTM vs keras.layers.LSTM (tokens/s)", ("lstm.custom_vs_builtin",),
+     0.95),
+    ("beam-5 decoding, batch 32, of ceiling",
+     ("decoding.b32_graph_of_ceiling", "decoding.b32_xla_of_ceiling"), 0.7),
+    ("compiled cascade vs Python step by step (batch 1)",
+     ("cascade.compiled_vs_step_by_step_b1",), 3.0),
+    ("input pipeline vs vision training (images/s)",
+     ("vision.pipeline_vs_training",), 5.0),
+)
+
+
+def flat_ratios(results):
+    """``{"bench.ratio": value}`` over every benchmark that ran."""
+    out = {}
+    for name, bench in results.get("benchmarks", {}).items():
+        for key, value in (bench.get("ratios") or {}).items():
+            if isinstance(value, int | float):
+                out[f"{name}.{key}"] = float(value)
+    return out
+
+
+def compare(new, old, threshold=THRESHOLD):
+    """Ratios present in both that fell by more than ``threshold`` (a fraction).
+
+    Args:
+        new, old: ``{"bench.ratio": value}`` (``flat_ratios``).
+
+    Returns:
+        A list of ``{"ratio", "old", "new", "change"}``, worst first; ``change``
+        is new/old - 1 (so -0.25 is a 25% fall).
+    """
+    fallen = []
+    for key in sorted(set(new) & set(old)):
+        before, after = old[key], new[key]
+        if before > 0 and after < before * (1 - threshold):
+            fallen.append({"ratio": key, "old": before, "new": after,
+                           "change": round(after / before - 1, 4)})
+    return sorted(fallen, key=lambda r: r["change"])
+
+
+def targets(ratios):
+    """Issue 10's targets against ``flat_ratios``: label, value, goal, met."""
+    rows = []
+    for label, keys, goal in TARGETS:
+        values = [ratios[k] for k in keys if k in ratios]
+        value = max(values) if values else None
+        rows.append({"target": label, "value": value, "goal": goal,
+                     "met": None if value is None else value >= goal})
+    return rows
+
+
+def committed_results(folder, root):
+    """``[(path, results)]`` of the results files committed at HEAD in ``folder``.
+
+    Reads the committed content (``git show HEAD:path``), so a file rewritten
+    by this run but not yet committed still compares against its old self.
+    Empty when ``root`` is not a git checkout.
+    """
+    folder = Path(folder).resolve()
+    try:
+        rel = folder.relative_to(Path(root).resolve())
+        listed = subprocess.run(
+            ["git", "ls-files", "--", f"{rel.as_posix()}/*.json"],
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout.split()
+    except (ValueError, OSError, subprocess.CalledProcessError):
+        return []
+    out = []
+    for path in listed:
+        shown = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root,
+                               capture_output=True, text=True)
+        if shown.returncode == 0:
+            try:
+                out.append((path, json.loads(shown.stdout)))
+            except ValueError:
+                continue
+    return out
+
+
+def pick_baseline(candidates, quick, machine):
+    """The candidate to compare against: same mode, then same machine, then
+    the newest (file names start with the date). None when there are none."""
+    def rank(item):
+        path, results = item
+        return (bool(results.get("quick")) == quick,
+                results.get("machine_slug") == machine, Path(path).name)
+
+    return max(candidates, key=rank, default=None)
+
+
+def _num(value, digits=3):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown(results):
+    """The Markdown summary of a suite result (``run.py``'s JSON)."""
+    m = results["machine"]
+    c = results["ceiling"]
+    lines = [
+        f"# Benchmarks {results['date']} on {results['machine_slug']}"
+        f" ({'quick' if results['quick'] else 'full'})",
+        "",
+        f"CPU {m['cpu']}, {m['cores']} cores; TensorFlow {m.get('tensorflow')}, "
+        f"Keras {m.get('keras')}, numpy {m.get('numpy')}; oneDNN "
+        f"(TF_ENABLE_ONEDNN_OPTS) {m['onednn']}; XLA auto-jit "
+        f"{m.get('xla_auto_jit')} (each benchmark names its jit_compile per case).",
+        "",
+        f"Ceiling (fp32 {c['size']}x{c['size']} matmul, start of run): numpy "
+        f"{_num(c['numpy']['median'])} GFLOP/s (min {_num(c['numpy']['min'])}, max "
+        f"{_num(c['numpy']['max'])}), TensorFlow {_num(c['tf']['median'])} GFLOP/s. "
+        f"Suite wall time {_num(results['wall_s'], 1)} s.",
+        "",
+    ]
+    drift = results.get("ceiling_drift")
+    if drift is not None:
+        end = _num(results["ceiling_end"]["numpy"]["median"])
+        warning = (" **The machine's load changed during the run: fractions of the "
+                   "ceiling are unreliable.**" if abs(drift) > THRESHOLD else "")
+        lines += [
+            f"Ceiling again at the end: numpy {end} GFLOP/s ({drift:+.0%}); load "
+            f"average {results.get('load_average_start')} -> "
+            f"{results.get('load_average_end')}.{warning}",
+            "",
+        ]
+    lines += [
+        "## Targets (issue 10)",
+        "",
+        "| target | value | goal | met |",
+        "|---|---|---|---|",
+    ]
+    for row in results["targets"]:
+        met = {None: "not measured", True: "yes", False: "**no**"}[row["met"]]
+        lines.append(f"| {row['target']} | {_num(row['value'])} | {row['goal']} | "
+                     f"{met} |")
+    lines += ["", "## Regression guard", ""]
+    base = results.get("baseline")
+    if not base:
+        lines.append("No committed results to compare against.")
+    elif results["regressions"]:
+        lines.append(f"Ratios that fell more than {THRESHOLD:.0%} against `{base}`:")
+        lines.append("")
+        for r in results["regressions"]:
+            lines.append(f"- **{r['ratio']}**: {_num(r['old'])} -> {_num(r['new'])} "
+                         f"({r['change']:+.0%})")
+    else:
+        lines.append(f"No ratio fell more than {THRESHOLD:.0%} against `{base}`.")
+    for name, bench in results["benchmarks"].items():
+        lines += ["", f"## {name}", ""]
+        status = bench.get("status", "ok")
+        if bench.get("skipped"):
+            lines.append(f"Skipped: {bench['skipped']}")
+            continue
+        if status != "ok":
+            lines.append(f"**{status}** after {_num(bench.get('wall_s'), 1)} s: "
+                         f"`{(bench.get('error') or '').strip()[-300:]}`")
+            continue
+        lines.append(f"{_num(bench.get('wall_s'), 1)} s, peak memory "
+                     f"{_num(bench.get('peak_rss_mib'), 1)} MiB. Params: `"
+                     f"{json.dumps(bench.get('params', {}), sort_keys=True)}`")
+        lines += ["", "| ratio (higher is better) | value |", "|---|---|"]
+        for key, value in bench.get("ratios", {}).items():
+            lines.append(f"| {key} | {_num(value)} |")
+        lines += ["", "| figure | median | min | max | unit | n |",
+                  "|---|---|---|---|---|---|"]
+        for key, f in bench.get("figures", {}).items():
+            extra = f" (p95 {_num(f['p95'])})" if "p95" in f else ""
+            lines.append(f"| {key} | {_num(f['median'])}{extra} | {_num(f['min'])} | "
+                         f"{_num(f['max'])} | {f['unit']} | {f['n']} |")
+    return "\n".join(lines) + "\n"
