@@ -42,17 +42,22 @@ def _classifier(n_templates=3, size=8):
     )
 
 
-@pytest.mark.parametrize("fallback", [None, FakeCaptioner(BETA)])
-def test_unknown_rows_use_the_fallback_model(fallback):
-    cascade = Cascade(
+def _cascade(threshold=0.5, **kwargs):
+    """A cascade over fakes: an 8 px classifier and a captioner saying "alpha"."""
+    return Cascade(
         _classifier(),
         FakeCaptioner(ALPHA),
         VOCAB,
-        threshold=0.5,
+        threshold=threshold,
         image_size=8,
         decode_config=DecodeConfig(method="greedy"),
-        fallback=fallback,
+        **kwargs,
     )
+
+
+@pytest.mark.parametrize("fallback", [None, FakeCaptioner(BETA)])
+def test_unknown_rows_use_the_fallback_model(fallback):
+    cascade = _cascade(fallback=fallback)
     weights = tf.one_hot([0, 1, 2], 3)
     known = tf.constant([True, False, True])
     out = cascade.caption(weights, tf.zeros([3, 2048]), known, tf.constant([0, 0]))
@@ -62,14 +67,7 @@ def test_unknown_rows_use_the_fallback_model(fallback):
 
 
 def test_generate_from_image_bytes():
-    cascade = Cascade(
-        _classifier(),
-        FakeCaptioner(ALPHA),
-        VOCAB,
-        threshold=0.0,
-        image_size=8,
-        decode_config=DecodeConfig(method="greedy"),
-    )
+    cascade = _cascade(threshold=0.0)
     png = tf.io.encode_png(tf.zeros([20, 30, 3], tf.uint8))
     out = cascade.generate(tf.stack([png, png]), tf.constant([1, 2]))
     assert out["probs"].shape == (2, 3)
@@ -79,14 +77,6 @@ def test_generate_from_image_bytes():
 
 
 def test_template_weights_mix_top_k():
-    cascade = Cascade(
-        _classifier(),
-        FakeCaptioner(ALPHA),
-        VOCAB,
-        threshold=0.5,
-        image_size=8,
-        decode_config=DecodeConfig(method="greedy"),
-        mix_top_k=2,
-    )
+    cascade = _cascade(mix_top_k=2)
     weights = cascade.template_weights(tf.constant([[0.6, 0.3, 0.1]]))
     np.testing.assert_allclose(weights.numpy(), [[2 / 3, 1 / 3, 0.0]], rtol=1e-6)
