@@ -59,3 +59,32 @@ def read_json(path, what="file"):
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise DankError(f"{what} {path} is not valid JSON ({e}); rebuild it.") from e
+
+
+def read_build_json(path, file_name, what, version):
+    """Reads a versioned JSON file of a data build (``{"format": version, ...}``).
+
+    Args:
+        path: the file, or a directory that holds ``file_name``.
+        file_name: the file's name inside a data build.
+        what: how to name it in errors ("catalogue", "vocabulary").
+        version: the format number this dank reads.
+
+    Returns:
+        ``(path, data)``: the resolved path and the parsed dict.
+
+    Raises:
+        DankError: missing, not JSON, or another format; the fix is a rebuild.
+    """
+    from dank.errors import DankError
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / file_name
+    data = read_json(path, what=what)
+    if not isinstance(data, dict) or data.get("format") != version:
+        raise DankError(
+            f"{path} is not a format-{version} {what}; rebuild the data with "
+            "`dank data build`"
+        )
+    return path, data

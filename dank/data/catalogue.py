@@ -9,11 +9,10 @@ the same picture under several sites' ids were merged into one (see
 import dataclasses
 import difflib
 import re
-from pathlib import Path
 
 from dank import constants
 from dank.errors import DankError
-from dank.io import read_json, write_json
+from dank.io import read_build_json, write_json
 
 CATALOGUE_FORMAT = 1  # Bump when the JSON layout changes.
 SITE_PREFERENCE = ("imgflip-", "memegenlink-", "mgnet-")  # Canonical id order.
@@ -140,15 +139,9 @@ class Catalogue:
     @classmethod
     def load(cls, path):
         """Reads a catalogue written by ``save`` (a directory: its catalogue.json)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / constants.CATALOGUE_FILE
-        data = read_json(path, what="catalogue")
-        if not isinstance(data, dict) or data.get("format") != CATALOGUE_FORMAT:
-            raise DankError(
-                f"{path} is not a format-{CATALOGUE_FORMAT} catalogue; rebuild "
-                "the data with `dank data build`"
-            )
+        path, data = read_build_json(
+            path, constants.CATALOGUE_FILE, "catalogue", CATALOGUE_FORMAT
+        )
         try:
             return cls(Template.from_json(d) for d in data["templates"])
         except (KeyError, TypeError, ValueError) as e:

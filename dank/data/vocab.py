@@ -5,11 +5,10 @@ then words by falling frequency (ties alphabetical), so a build is reproducible.
 """
 
 import collections
-from pathlib import Path
 
 from dank import constants
 from dank.errors import DankError
-from dank.io import read_json, write_json
+from dank.io import read_build_json, write_json
 
 VOCAB_FORMAT = 1  # Bump when the JSON layout changes.
 
@@ -70,15 +69,9 @@ class Vocabulary:
     @classmethod
     def load(cls, path):
         """Reads a vocabulary written by ``save`` (a directory: its vocab.json)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / constants.VOCAB_FILE
-        data = read_json(path, what="vocabulary")
-        if not isinstance(data, dict) or data.get("format") != VOCAB_FORMAT:
-            raise DankError(
-                f"{path} is not a format-{VOCAB_FORMAT} vocabulary; rebuild the data "
-                "with `dank data build`"
-            )
+        path, data = read_build_json(
+            path, constants.VOCAB_FILE, "vocabulary", VOCAB_FORMAT
+        )
         try:
             return cls(data["tokens"], data.get("counts"))
         except (KeyError, ValueError) as e:
