@@ -8,54 +8,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dank.render.font import load_font
+from dank.render.meme import fit_text, stroke_width_for
 
 # The width at which text is laid out before the layer is resized to the canvas.
 LAYOUT_WIDTH = 320
 MAX_LINES = 3
 BOX_SHARE = 0.3  # A caption box takes at most this share of the image height.
 MARGIN = 0.03  # Side and edge margins, as a share of the width.
-
-
-def _wrap(draw, words, font, max_width):
-    """Greedy word wrap; returns lines or None when a single word is too wide."""
-    lines, line = [], ""
-    for word in words:
-        candidate = f"{line} {word}".strip()
-        if draw.textlength(candidate, font=font) <= max_width:
-            line = candidate
-            continue
-        if not line:
-            return None
-        lines.append(line)
-        line = word
-        if draw.textlength(line, font=font) > max_width:
-            return None
-    if line:
-        lines.append(line)
-    return lines
-
-
-def _layout(draw, text, width, height, size):
-    """Finds the largest font size <= ``size`` at which ``text`` fits its box."""
-    words = text.upper().split()
-    max_width = width * (1 - 2 * MARGIN)
-    while size >= 8:
-        font = load_font(size)
-        lines = _wrap(draw, words, font, max_width)
-        line_height = size * 1.1
-        if (
-            lines
-            and len(lines) <= MAX_LINES
-            and len(lines) * line_height <= height * BOX_SHARE
-        ):
-            return font, lines, line_height
-        size = int(size * 0.88)
-    font = load_font(8)
-    return (
-        font,
-        (_wrap(draw, words, font, max_width) or [" ".join(words)])[:MAX_LINES],
-        8.8,
-    )
 
 
 def render_caption(top, bottom, width, height, size_factor=1.0):
@@ -77,8 +36,16 @@ def render_caption(top, bottom, width, height, size_factor=1.0):
     for text, at_top in ((top, True), (bottom, False)):
         if not text or not text.strip():
             continue
-        font, lines, line_height = _layout(draw, text, width, height, start)
-        stroke = max(1, round(font.size / 14))
+        # The same fitting as the memes dank draws (dank.render.meme.fit_text).
+        size, lines, _ = fit_text(
+            text.upper(),
+            width * (1 - 2 * MARGIN),
+            height * BOX_SHARE,
+            max_lines=MAX_LINES,
+            max_size=start,
+        )
+        font = load_font(size)
+        line_height = size * 1.1
         block = len(lines) * line_height
         y = height * MARGIN if at_top else height * (1 - MARGIN) - block
         for line in lines:
@@ -88,7 +55,7 @@ def render_caption(top, bottom, width, height, size_factor=1.0):
                 line,
                 font=font,
                 fill=(255, 255, 255, 255),
-                stroke_width=stroke,
+                stroke_width=stroke_width_for(size),
                 stroke_fill=(0, 0, 0, 255),
             )
             y += line_height
