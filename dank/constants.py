@@ -30,6 +30,7 @@ CAPTION_TOKENS = "caption/tokens"  # int64 list: <s> top <sep> bottom </s>.
 CAPTION_SCORE = "caption/score"  # float: upvote percentile within the template.
 CAPTION_TOP = "caption/top"  # bytes: cleaned top text (for drawing and metrics).
 CAPTION_BOTTOM = "caption/bottom"  # bytes: cleaned bottom text.
+CAPTION_WEIGHT = "caption/weight"  # float: loss weight (below 1: safety-flagged).
 
 # Files in a data build (``dank data build --out DIR``).
 CATALOGUE_FILE = "catalogue.json"

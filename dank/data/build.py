@@ -22,6 +22,7 @@ from dank.data.vocab import build_vocabulary
 from dank.errors import DankError
 from dank.images import downscale, open_image, to_jpeg
 from dank.io import atomic_path, write_json
+from dank.progress import track
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def load_images(source, rows, max_side=MAX_IMAGE_SIDE):
         Fingerprint)``; ``skipped`` maps template id to why its image was unusable.
     """
     loaded, skipped = {}, {}
-    for row in rows:
+    for row in track(rows, "images", unit="hashed"):
         tid, image_file = row["template_id"], (row.get("image_file") or "").strip()
         if not image_file or tid in loaded:
             continue
@@ -163,19 +164,22 @@ def build_dataset(
         TrainingFilter,
         blocked_templates,
         filter_captions,
+        safety_summary,
     )
 
     safety = TrainingFilter() if safety is None else safety
     rows = sources.read_templates(source)
-    caption_rows = list(sources.read_captions(source))
-    safety_dropped = {}
+    caption_rows = list(track(sources.read_captions(source), "captions", unit="read"))
+    safety_counts = {}
     if safety.enabled:
         # Blocked templates lose their image too, so the classifier never learns them.
         blocked = blocked_templates(rows, safety.blocklist)
         rows = [r for r in rows if r["template_id"] not in blocked]
-        caption_rows, filtered = filter_captions(caption_rows, safety)
-        safety_dropped = dict(filtered)
-        log.info("safety filter: %s", safety_dropped or "nothing dropped")
+        caption_rows, filtered = filter_captions(
+            track(caption_rows, "safety filter", unit="captions"), safety
+        )
+        safety_counts = dict(filtered)
+        log.info("safety filter (%s): %s", safety.mode, safety_counts or "nothing")
     raw_counts = collections.Counter(r["template_id"] for r in caption_rows)
     log.info("read %d templates, %d captions", len(rows), len(caption_rows))
     loaded, skipped = load_images(source, rows)
@@ -190,7 +194,10 @@ def build_dataset(
     group_of = {m: gi for gi in order for m in groups[gi]}
 
     captions, dropped, n_read = clean.clean_captions(
-        caption_rows, group_of, max_captions_per_template, seed
+        track(caption_rows, "cleaning", unit="captions"),
+        group_of,
+        max_captions_per_template,
+        seed,
     )
     del caption_rows
     clean.score_captions(captions)
@@ -242,9 +249,10 @@ def build_dataset(
             per_split[split] = len(chosen)
             serialized = [
                 records.caption_example(
-                    label_of[c.group], encoded[id(c)], c.score, c.top, c.bottom
+                    label_of[c.group], encoded[id(c)], c.score, c.top, c.bottom,
+                    c.weight,
                 )
-                for c in chosen
+                for c in track(chosen, f"{split} records", unit="captions")
             ]
             names_ = records.shard_names(
                 constants.CAPTIONS_PATTERN,
@@ -268,11 +276,7 @@ def build_dataset(
             "merged_groups": [g for g in groups if len(g) > 1],
             "templates": len(catalogue),
             "captions_read": n_read,
-            "safety_filter": {
-                "enabled": safety.enabled,
-                "mode": safety.mode,
-                "dropped": safety_dropped,
-            },
+            "safety_filter": safety_summary(safety, safety_counts),
             "captions_dropped": {r: dropped.get(r, 0) for r in clean.REASONS},
             "captions_kept": len(captions),
             "captions_per_split": per_split,

@@ -39,6 +39,7 @@ class Caption:
     raw_score: float  # Upvotes (or the source's score); NaN when absent.
     score_type: str  # The source's score_type column.
     views: float  # Views; NaN when absent.
+    weight: float = 1.0  # Loss weight (the safety filter's, in "downweight" mode).
     score: float = records.NO_SCORE  # Percentile within the template, set later.
     split: str = ""  # Set later.
 
@@ -93,6 +94,7 @@ def clean_captions(rows, group_of, max_per_template=None, seed=0):
                 _number(row["score"]),
                 row.get("score_type") or "",
                 _number(row.get("views")),
+                row.get("weight", 1.0),
             )
         )
     if max_per_template is not None:

@@ -43,6 +43,13 @@ def register(commands):
         help="keep captions the safety lexicon flags and blocklisted templates "
         "(research only: the models will learn slurs and worse)",
     )
+    build.add_argument(
+        "--safety-mode",
+        choices=("drop", "downweight"),
+        default="drop",
+        help="drop flagged captions (default), or keep them at loss weight 0.1 "
+        "(caption training then uses the weights)",
+    )
     build.set_defaults(func=_build)
     info = group.add_parser("info", help="summarise a data build")
     info.add_argument("dir", help="a data build folder")
@@ -71,6 +78,11 @@ def format_summary(s):
             "safety filter: dropped "
             + (", ".join(f"{n} {k}" for k, n in dropped.items()) or "nothing")
         )
+        if safety.get("downweighted"):
+            lines.append(
+                f"  kept at loss weight {safety['weight']:g}: "
+                + ", ".join(f"{n} {k}" for k, n in safety["downweighted"].items())
+            )
     else:
         lines.append("safety filter: OFF")
     lines.append(f"captions: {s['captions_read']} read, {s['captions_kept']} kept")
@@ -99,7 +111,9 @@ def _build(args):
         args.max_templates,
         args.max_captions_per_template,
         args.seed,
-        safety=TrainingFilter(enabled=not args.no_safety_filter),
+        safety=TrainingFilter(
+            enabled=not args.no_safety_filter, mode=args.safety_mode
+        ),
     )
     for line in format_summary(s):
         print(line)

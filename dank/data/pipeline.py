@@ -87,7 +87,8 @@ def caption_dataset(
 
     Returns:
         A ``tf.data.Dataset`` of dicts ``{"label": int32 [B], "tokens": int32
-        [B, T], "score": float32 [B], "top": string [B], "bottom": string [B]}``.
+        [B, T], "score": float32 [B], "top": string [B], "bottom": string [B],
+        "weight": float32 [B]}`` (``weight``: see ``records``).
     """
     import tensorflow as tf
 
@@ -101,7 +102,8 @@ def caption_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.map(records.parse_caption, num_parallel_calls=tf.data.AUTOTUNE)
-    shapes = {"label": [], "tokens": [None], "score": [], "top": [], "bottom": []}
+    shapes = {"label": [], "tokens": [None], "score": [], "top": [], "bottom": [],
+              "weight": []}
     if max_len is not None:
         ds = ds.map(lambda x: {**x, "tokens": x["tokens"][:max_len]})
         shapes["tokens"] = [max_len]
@@ -125,7 +127,7 @@ def load_captions(data_dir, split):
 
     Returns:
         A list of ``{"label": int, "tokens": list[int], "top": str, "bottom": str,
-        "score": float}`` in file order.
+        "score": float, "weight": float}`` in file order.
     """
     import tensorflow as tf
 
@@ -136,6 +138,7 @@ def load_captions(data_dir, split):
         tokens = batch["tokens"].to_list()
         labels = batch["label"].numpy().tolist()
         scores = batch["score"].numpy().tolist()
+        weights = batch["weight"].numpy().tolist()
         tops, bottoms = batch["top"].numpy(), batch["bottom"].numpy()
         for i, label in enumerate(labels):
             out.append(
@@ -145,6 +148,7 @@ def load_captions(data_dir, split):
                     "top": tops[i].decode("utf-8"),
                     "bottom": bottoms[i].decode("utf-8"),
                     "score": scores[i],
+                    "weight": weights[i],
                 }
             )
     return out

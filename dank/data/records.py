@@ -7,7 +7,10 @@ Captions (``constants.CAPTIONS_PATTERN``, one set of shards per split):
     ``caption/label`` int64, ``caption/tokens`` int64 list (``<s> top <sep>
     bottom </s>`` as vocabulary ids), ``caption/score`` float (upvote percentile
     within the template, ``NO_SCORE`` when the source had none),
-    ``caption/top`` and ``caption/bottom`` bytes (cleaned text).
+    ``caption/top`` and ``caption/bottom`` bytes (cleaned text),
+    ``caption/weight`` float (training loss weight: 1, or the safety filter's
+    ``TrainingFilter.weight`` for a flagged caption of a ``"downweight"`` build;
+    builds older than the key read as 1).
 """
 
 import math
@@ -59,7 +62,7 @@ def image_example(encoded, template_id, label):
     )
 
 
-def caption_example(label, token_ids, score, top, bottom):
+def caption_example(label, token_ids, score, top, bottom, weight=1.0):
     """Serialises one caption record."""
     return _example(
         {
@@ -68,6 +71,7 @@ def caption_example(label, token_ids, score, top, bottom):
             constants.CAPTION_SCORE: _floats([float(score)]),
             constants.CAPTION_TOP: _bytes([top.encode("utf-8")]),
             constants.CAPTION_BOTTOM: _bytes([bottom.encode("utf-8")]),
+            constants.CAPTION_WEIGHT: _floats([float(weight)]),
         }
     )
 
@@ -112,6 +116,9 @@ def caption_features():
         constants.CAPTION_SCORE: tf.io.FixedLenFeature([], tf.float32),
         constants.CAPTION_TOP: tf.io.FixedLenFeature([], tf.string),
         constants.CAPTION_BOTTOM: tf.io.FixedLenFeature([], tf.string),
+        constants.CAPTION_WEIGHT: tf.io.FixedLenFeature(
+            [], tf.float32, default_value=1.0
+        ),
     }
 
 
@@ -125,6 +132,7 @@ def parse_caption(serialized):
         "score": f[constants.CAPTION_SCORE],
         "top": f[constants.CAPTION_TOP],
         "bottom": f[constants.CAPTION_BOTTOM],
+        "weight": f[constants.CAPTION_WEIGHT],
     }
 
 

@@ -29,9 +29,12 @@ def caption_batches(data_dir, split, config, shuffle=True, seed=0):
 
     ``x = {"tokens": tokens[:, :-1], "label": label}``, ``y = tokens[:, 1:]``;
     with ``weight_by_upvotes`` the third element weights each caption by
-    ``0.5 + upvote percentile`` (so 0.5..1.5).
+    ``0.5 + upvote percentile`` (so 0.5..1.5); on a build made with the safety
+    filter's ``"downweight"`` mode it is (also) multiplied by the caption's
+    stored loss weight (flagged captions 0.1).
     """
     from dank.data.pipeline import caption_dataset
+    from dank.safety.training import is_downweighted
 
     if config.unroll and not config.max_len:
         raise ValueError("unroll=True needs a fixed max_len (static sequence length)")
@@ -39,16 +42,18 @@ def caption_batches(data_dir, split, config, shuffle=True, seed=0):
         data_dir, split, config.batch_size, shuffle=shuffle, seed=seed,
         max_len=config.max_len or None, bucket=not config.max_len,
     )
-    weighted = config.weight_by_upvotes
+    weighted, downweighted = config.weight_by_upvotes, is_downweighted(data_dir)
 
     def to_xy(batch):
         import tensorflow as tf
 
         tokens = batch["tokens"]
         x = {"tokens": tokens[:, :-1], "label": batch["label"]}
+        weight = batch["weight"] if downweighted else None
         if weighted:
-            return x, tokens[:, 1:], 0.5 + tf.clip_by_value(batch["score"], 0.0, 1.0)
-        return x, tokens[:, 1:]
+            upvotes = 0.5 + tf.clip_by_value(batch["score"], 0.0, 1.0)
+            weight = upvotes if weight is None else weight * upvotes
+        return (x, tokens[:, 1:]) if weight is None else (x, tokens[:, 1:], weight)
 
     return ds.map(to_xy)
 

@@ -10,11 +10,18 @@ Two rules, applied to the raw caption rows before a data build cleans them:
 
 Both are on by default (``TrainingFilter()``); ``TrainingFilter(enabled=False)``
 turns them off for research on the raw data.
+
+Downweighting end to end: the build stores each caption's weight in its record
+(``caption/weight``: 1, or ``TrainingFilter.weight`` = 0.1 for a flagged
+caption) and says ``"mode": "downweight"`` in ``summary.json``; caption
+training on such a build (``is_downweighted``) passes the weights to Keras as
+sample weights, multiplied by the upvote weights when those are on too.
 """
 
 import collections
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from dank.safety.filter import default_filter
 
@@ -153,3 +160,39 @@ def filter_captions(rows, config=None, safety=None, blocked=None):
         if config.mode == "downweight":
             kept.append({**row, "weight": config.weight})
     return kept, counts
+
+
+def safety_summary(config, counts):
+    """The ``safety_filter`` entry of a build's ``summary.json``.
+
+    Args:
+        config: the build's ``TrainingFilter``.
+        counts: ``filter_captions``'s Counter of reasons.
+
+    Returns:
+        ``{"enabled", "mode", "weight", "dropped", "downweighted"}``: captions of
+        blocked templates are always dropped; flagged captions are dropped, or
+        counted under ``downweighted`` (kept at ``weight``) in that mode.
+    """
+    down = config.mode == "downweight"
+    flagged = {k: n for k, n in counts.items() if k != BLOCKED_TEMPLATE}
+    dropped = {k: n for k, n in counts.items() if k == BLOCKED_TEMPLATE or not down}
+    return {
+        "enabled": config.enabled,
+        "mode": config.mode,
+        "weight": config.weight if down else None,
+        "dropped": dropped,
+        "downweighted": flagged if down else {},
+    }
+
+
+def is_downweighted(data_dir):
+    """True when ``data_dir`` was built in ``"downweight"`` mode (its caption
+    records carry loss weights below 1 for flagged captions)."""
+    from dank.io import read_json
+
+    path = Path(data_dir) / "summary.json"
+    if not path.is_file():
+        return False
+    safety = read_json(path, what="build summary").get("safety_filter") or {}
+    return bool(safety.get("enabled")) and safety.get("mode") == "downweight"

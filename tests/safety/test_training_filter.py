@@ -127,3 +127,63 @@ def test_bundled_blocklist_names_real_templates():
     with open(SHARED_TEMPLATES, encoding="utf-8", newline="") as f:
         known = {row["template_id"] for row in csv.DictReader(f)}
     assert load_blocklist() <= known
+
+
+@pytest.fixture(scope="module")
+def downweighted_build(tiny_source, tmp_path_factory):
+    """``tiny_source`` built in downweight mode, "pizza" standing in for a slur."""
+    from dank.data.build import build_dataset
+
+    out = tmp_path_factory.mktemp("downweighted") / "build"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "dank.safety.training.default_filter",
+            lambda: SafetyFilter([("profanity", "pizza")]),
+        )
+        summary = build_dataset(
+            tiny_source, out, safety=TrainingFilter(mode="downweight", weight=0.1)
+        )
+    return out, summary
+
+
+def test_downweight_build_stores_weights(downweighted_build, tiny_data):
+    from dank import constants
+    from dank.data.pipeline import load_captions
+    from dank.safety.training import is_downweighted
+
+    out, summary = downweighted_build
+    flagged = summary["safety_filter"]["downweighted"]["profanity"]
+    assert flagged > 0 and summary["safety_filter"]["weight"] == 0.1
+    assert summary["safety_filter"]["dropped"] == {}
+    captions = [c for split in constants.SPLITS for c in load_captions(out, split)]
+    assert len(captions) == summary["captions_kept"]  # Nothing dropped for it.
+    for c in captions:
+        want = 0.1 if "pizza" in c["top"] + c["bottom"] else 1.0
+        assert c["weight"] == pytest.approx(want), c
+    assert sum(c["weight"] < 1 for c in captions) <= flagged
+    assert is_downweighted(out) and not is_downweighted(tiny_data)
+    assert all(c["weight"] == 1.0 for c in load_captions(tiny_data, "train"))
+
+
+def test_caption_training_uses_the_weights(downweighted_build, tiny_data):
+    import numpy as np
+
+    from dank.data.pipeline import load_vocab
+    from dank.language.config import PRESETS
+    from dank.language.train import caption_batches
+
+    out, _ = downweighted_build
+    config = PRESETS["tiny"].replace(batch_size=512)
+    x, _, weight = next(iter(caption_batches(out, "train", config, shuffle=False)))
+    pizza = load_vocab(out).encode(["pizza"])[0]
+    flagged = (np.asarray(x["tokens"]) == pizza).any(axis=1)
+    assert flagged.any() and not flagged.all()
+    np.testing.assert_allclose(np.asarray(weight), np.where(flagged, 0.1, 1.0))
+    # With upvote weights (0.5..1.5) too, the two multiply.
+    upvotes = config.replace(weight_by_upvotes=True)
+    _, _, both = next(iter(caption_batches(out, "train", upvotes, shuffle=False)))
+    both = np.asarray(both)
+    assert np.all(both[flagged] <= 0.15 + 1e-6) and np.all(both[flagged] >= 0.05)
+    assert np.all(both[~flagged] >= 0.5 - 1e-6)
+    # A build made in the default drop mode has no weights to apply.
+    assert len(next(iter(caption_batches(tiny_data, "train", config)))) == 2
