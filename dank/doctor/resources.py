@@ -5,6 +5,7 @@ The probes (``free_disk_bytes``, ``available_memory_bytes``, ``font_path``) are
 module functions so tests can replace them.
 """
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -28,24 +29,48 @@ def free_disk_bytes(path):
     return shutil.disk_usage(path).free
 
 
+@dataclasses.dataclass(frozen=True)
+class Limit:
+    """One threshold of an amount check: below ``gib``, this cause and fix."""
+
+    gib: float  # The threshold, GiB.
+    cause: str
+    fix: str
+
+
+def check_amount(name, gib, message, key, fails, warns, needed=None):
+    """``fail`` below ``fails.gib``, ``warn`` below ``warns.gib``, else ``ok``.
+
+    Args:
+        name: the check's name.
+        gib: the amount found, GiB.
+        message: what was found, in words.
+        key: the ``data`` key that holds ``gib`` for ``--json``.
+        fails: the failure's ``Limit``.
+        warns: the warning's ``Limit``.
+        needed: the GiB a failure says training needs (default ``fails.gib``).
+    """
+    data = {key: round(gib, 2)}
+    if gib < fails.gib:
+        needed = fails.gib if needed is None else needed
+        return fail(name, f"{message}; training needs about {needed:g} GiB",
+                    fails.cause, fails.fix, **data)
+    if gib < warns.gib:
+        return warn(name, message, warns.cause, warns.fix, **data)
+    return ok(name, message, **data)
+
+
 def check_disk(path="."):
     gib = free_disk_bytes(path) / 2**30
-    where = str(Path(path))
-    if gib < MIN_DISK_GIB:
-        return fail(
-            "disk", f"{gib:.1f} GiB free at {where}; training needs about "
-            f"{MIN_DISK_GIB:g} GiB",
-            "the disk is nearly full", "free space, or train into another disk "
-            "with `make train RUN=/bigdisk/run`", free_gib=round(gib, 2),
-        )
-    if gib < GOOD_DISK_GIB:
-        return warn(
-            "disk", f"{gib:.1f} GiB free at {where}",
-            f"enough for one run, tight for several (aim for {GOOD_DISK_GIB:g} GiB)",
-            "delete old runs (`rm -rf runs/OLD`) or their backup/ folders",
-            free_gib=round(gib, 2),
-        )
-    return ok("disk", f"{gib:.1f} GiB free at {where}", free_gib=round(gib, 2))
+    return check_amount(
+        "disk", gib, f"{gib:.1f} GiB free at {Path(path)}", "free_gib",
+        Limit(MIN_DISK_GIB, "the disk is nearly full",
+              "free space, or train into another disk with "
+              "`make train RUN=/bigdisk/run`"),
+        Limit(GOOD_DISK_GIB,
+              f"enough for one run, tight for several (aim for {GOOD_DISK_GIB:g} "
+              "GiB)", "delete old runs (`rm -rf runs/OLD`) or their backup/ folders"),
+    )
 
 
 def available_memory_bytes():
@@ -63,22 +88,16 @@ def check_memory():
     if available is None:
         return skip("memory", "cannot read available memory on this system")
     gib = available / 2**30
-    if gib < MIN_RAM_GIB:
-        return fail(
-            "memory", f"{gib:.1f} GiB available; training needs about "
-            f"{GOOD_RAM_GIB:g} GiB",
-            "too little free memory: training would be killed (exit 137)",
-            "close other programs, or train the tiny preset: `make train "
-            "PRESET=tiny`", available_gib=round(gib, 2),
-        )
-    if gib < GOOD_RAM_GIB:
-        return warn(
-            "memory", f"{gib:.1f} GiB available",
-            f"below the ~{GOOD_RAM_GIB:g} GiB the cpu preset wants",
-            "close other programs, or lower the batch size",
-            available_gib=round(gib, 2),
-        )
-    return ok("memory", f"{gib:.1f} GiB available", available_gib=round(gib, 2))
+    return check_amount(
+        "memory", gib, f"{gib:.1f} GiB available", "available_gib",
+        Limit(MIN_RAM_GIB,
+              "too little free memory: training would be killed (exit 137)",
+              "close other programs, or train the tiny preset: `make train "
+              "PRESET=tiny`"),
+        Limit(GOOD_RAM_GIB, f"below the ~{GOOD_RAM_GIB:g} GiB the cpu preset wants",
+              "close other programs, or lower the batch size"),
+        needed=GOOD_RAM_GIB,
+    )
 
 
 def font_path():
