@@ -31,6 +31,8 @@ CAPTION_SCORE = "caption/score"  # float: upvote percentile within the template.
 CAPTION_TOP = "caption/top"  # bytes: cleaned top text (for drawing and metrics).
 CAPTION_BOTTOM = "caption/bottom"  # bytes: cleaned bottom text.
 CAPTION_WEIGHT = "caption/weight"  # float: loss weight (below 1: safety-flagged).
+CAPTION_UPVOTES = "caption/upvotes"  # float: raw imgflip upvotes; NaN when none.
+CAPTION_VIEWS = "caption/views"  # float: views of the captioned meme; NaN when none.
 
 # Files in a data build (``dank data build --out DIR``).
 CATALOGUE_FILE = "catalogue.json"

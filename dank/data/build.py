@@ -11,6 +11,7 @@ training split; write everything into a temporary folder that is renamed to
 import collections
 import json
 import logging
+import math
 import random
 import time
 from pathlib import Path
@@ -111,6 +112,13 @@ def _template(label, members, loaded, n_captions):
         boxes=boxes,
         n_captions=n_captions,
     )
+
+
+def _votes(caption):
+    """``(upvotes, views)`` for the record: NaN unless the score is upvotes."""
+    if caption.score_type != records.UPVOTES:
+        return math.nan, math.nan
+    return caption.raw_score, caption.views
 
 
 def _check_out(out):
@@ -250,7 +258,7 @@ def build_dataset(
             serialized = [
                 records.caption_example(
                     label_of[c.group], encoded[id(c)], c.score, c.top, c.bottom,
-                    c.weight,
+                    c.weight, *_votes(c),
                 )
                 for c in track(chosen, f"{split} records", unit="captions")
             ]
@@ -279,6 +287,10 @@ def build_dataset(
             "safety_filter": safety_summary(safety, safety_counts),
             "captions_dropped": {r: dropped.get(r, 0) for r in clean.REASONS},
             "captions_kept": len(captions),
+            # Captions whose records carry raw upvotes and views (humour targets).
+            "captions_with_votes": sum(
+                not any(map(math.isnan, _votes(c))) for c in captions
+            ),
             "captions_per_split": per_split,
             "vocab_size": len(vocab),
             "seconds": round(time.time() - start, 1),

@@ -88,7 +88,7 @@ def caption_dataset(
     Returns:
         A ``tf.data.Dataset`` of dicts ``{"label": int32 [B], "tokens": int32
         [B, T], "score": float32 [B], "top": string [B], "bottom": string [B],
-        "weight": float32 [B]}`` (``weight``: see ``records``).
+        "weight", "upvotes", "views": float32 [B]}`` (see ``records``).
     """
     import tensorflow as tf
 
@@ -103,7 +103,7 @@ def caption_dataset(
         ds = ds.repeat()
     ds = ds.map(records.parse_caption, num_parallel_calls=tf.data.AUTOTUNE)
     shapes = {"label": [], "tokens": [None], "score": [], "top": [], "bottom": [],
-              "weight": []}
+              "weight": [], "upvotes": [], "views": []}
     if max_len is not None:
         ds = ds.map(lambda x: {**x, "tokens": x["tokens"][:max_len]})
         shapes["tokens"] = [max_len]
@@ -127,7 +127,8 @@ def load_captions(data_dir, split):
 
     Returns:
         A list of ``{"label": int, "tokens": list[int], "top": str, "bottom": str,
-        "score": float, "weight": float}`` in file order.
+        "score": float, "weight": float, "upvotes": float, "views": float}`` in
+        file order.
     """
     import tensorflow as tf
 
@@ -138,7 +139,7 @@ def load_captions(data_dir, split):
         tokens = batch["tokens"].to_list()
         labels = batch["label"].numpy().tolist()
         scores = batch["score"].numpy().tolist()
-        weights = batch["weight"].numpy().tolist()
+        floats = {k: batch[k].numpy().tolist() for k in ("weight", "upvotes", "views")}
         tops, bottoms = batch["top"].numpy(), batch["bottom"].numpy()
         for i, label in enumerate(labels):
             out.append(
@@ -148,7 +149,7 @@ def load_captions(data_dir, split):
                     "top": tops[i].decode("utf-8"),
                     "bottom": bottoms[i].decode("utf-8"),
                     "score": scores[i],
-                    "weight": weights[i],
+                    **{k: values[i] for k, values in floats.items()},
                 }
             )
     return out

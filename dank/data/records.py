@@ -10,7 +10,10 @@ Captions (``constants.CAPTIONS_PATTERN``, one set of shards per split):
     ``caption/top`` and ``caption/bottom`` bytes (cleaned text),
     ``caption/weight`` float (training loss weight: 1, or the safety filter's
     ``TrainingFilter.weight`` for a flagged caption of a ``"downweight"`` build;
-    builds older than the key read as 1).
+    builds older than the key read as 1), ``caption/upvotes`` and
+    ``caption/views`` float (the source's raw imgflip upvotes and views, for the
+    humour model's exposure-corrected targets; NaN when the source had none, and
+    in builds older than the keys).
 """
 
 import math
@@ -19,6 +22,7 @@ from pathlib import Path
 from dank import constants
 
 NO_SCORE = -1.0  # Caption score when the source gave no votes.
+UPVOTES = "imgflip_upvotes"  # The source score type that is a raw upvote count.
 IMAGES_PER_SHARD = 1000  # Templates per image shard (about 40 MB of JPEG).
 CAPTIONS_PER_SHARD = 100_000  # Captions per caption shard (about 10 MB).
 
@@ -62,7 +66,8 @@ def image_example(encoded, template_id, label):
     )
 
 
-def caption_example(label, token_ids, score, top, bottom, weight=1.0):
+def caption_example(label, token_ids, score, top, bottom, weight=1.0,
+                    upvotes=math.nan, views=math.nan):
     """Serialises one caption record."""
     return _example(
         {
@@ -72,6 +77,8 @@ def caption_example(label, token_ids, score, top, bottom, weight=1.0):
             constants.CAPTION_TOP: _bytes([top.encode("utf-8")]),
             constants.CAPTION_BOTTOM: _bytes([bottom.encode("utf-8")]),
             constants.CAPTION_WEIGHT: _floats([float(weight)]),
+            constants.CAPTION_UPVOTES: _floats([float(upvotes)]),
+            constants.CAPTION_VIEWS: _floats([float(views)]),
         }
     )
 
@@ -119,6 +126,12 @@ def caption_features():
         constants.CAPTION_WEIGHT: tf.io.FixedLenFeature(
             [], tf.float32, default_value=1.0
         ),
+        constants.CAPTION_UPVOTES: tf.io.FixedLenFeature(
+            [], tf.float32, default_value=math.nan
+        ),
+        constants.CAPTION_VIEWS: tf.io.FixedLenFeature(
+            [], tf.float32, default_value=math.nan
+        ),
     }
 
 
@@ -133,6 +146,8 @@ def parse_caption(serialized):
         "top": f[constants.CAPTION_TOP],
         "bottom": f[constants.CAPTION_BOTTOM],
         "weight": f[constants.CAPTION_WEIGHT],
+        "upvotes": f[constants.CAPTION_UPVOTES],
+        "views": f[constants.CAPTION_VIEWS],
     }
 
 

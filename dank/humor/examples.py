@@ -1,8 +1,10 @@
-"""Training examples: build records joined with upvotes and views from the source.
+"""Training examples: build records joined with their upvotes and views.
 
-Caption records carry the upvote percentile (``caption/score``) but not the
-views, which the exposure-corrected targets need. So the upvotes and views are
-read from the build's source CSV (``dank.data.sources``) and joined on the
+The exposure-corrected targets need each caption's raw upvotes and views. Builds
+store them in the caption records (``caption/upvotes``, ``caption/views``), read
+once with the rest of the source (``votes=RECORDS``). Builds made before those
+keys existed have only the upvote percentile, so for them the upvotes and views
+are read again from the build's source CSV (``source_votes``) and joined on the
 template label and the normalised caption text (``dank.data.text``), exactly as
 the build keyed its duplicates. Captions named in a holdout file (the crowd
 humour ratings) are removed here, whatever their template.
@@ -15,13 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from dank import constants
-from dank.data import sources, text
+from dank.data import records, sources, text
 from dank.errors import DankError
 from dank.io import read_json
 
 log = logging.getLogger(__name__)
 
-UPVOTES = "imgflip_upvotes"  # The only score type that comes with views.
+UPVOTES = records.UPVOTES  # The only score type that comes with views.
+RECORDS = "records"  # load_examples(votes=RECORDS): the records' own votes.
 
 
 def _number(value):
@@ -62,6 +65,15 @@ def source_votes(source, catalogue):
         top, bottom = text.normalize(row["top"]), text.normalize(row["bottom"])
         votes.setdefault((label, text.caption_key(top, bottom)), (u, v))
     return votes
+
+
+def stores_votes(data_dir):
+    """True when the build's records carry upvotes and views (``summary.json``
+    counts them), so ``load_examples(..., votes=RECORDS)`` needs no source."""
+    path = Path(data_dir) / "summary.json"
+    if not path.is_file():
+        return False
+    return "captions_with_votes" in read_json(path, what="build summary")
 
 
 def holdout_keys(path):
@@ -107,8 +119,10 @@ def load_examples(data_dir, split, votes=None, exclude=frozenset()):
     Args:
         data_dir: a data build.
         split: ``"train"``, ``"val"`` or ``"test"``.
-        votes: ``source_votes`` output; ``None`` keeps only the records' upvote
-            percentile (then only the ``percentile`` target can be computed).
+        votes: ``RECORDS`` (the upvotes and views stored in the records, see
+            ``stores_votes``), or ``source_votes`` output; ``None`` keeps only the
+            records' upvote percentile (then only the ``percentile`` target can
+            be computed).
         exclude: normalised caption texts to leave out (``holdout_keys``).
 
     Returns:
@@ -122,14 +136,15 @@ def load_examples(data_dir, split, votes=None, exclude=frozenset()):
         k: [] for k in ("tokens", "label", "top", "bottom", "score", "upvotes", "views")
     }
     excluded = missing = 0
+    joined = votes is not None and votes != RECORDS
     for c in load_captions(data_dir, split):
-        key = text.caption_key(c["top"], c["bottom"])
-        if key in exclude:
+        key = text.caption_key(c["top"], c["bottom"]) if exclude or joined else None
+        if exclude and key in exclude:
             excluded += 1
             continue
         if votes is not None:
-            hit = votes.get((c["label"], key))
-            if hit is None:
+            hit = votes.get((c["label"], key)) if joined else (c["upvotes"], c["views"])
+            if hit is None or math.isnan(hit[0]) or math.isnan(hit[1]):
                 missing += 1
                 continue
             u, v = hit

@@ -60,11 +60,13 @@ def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None
         data_dir: a data build.
         run_dir: the run directory (created or extended).
         config: a ``HumorConfig``.
-        source: the source folder the build came from, for views; default the
-            one named in the build's ``summary.json``.
+        source: the source folder to read upvotes and views from; default the
+            build's records, or for a build older than those, the source named
+            in its ``summary.json``.
         holdout: a CSV of captions never to train on (the crowd ratings).
         votes: ``examples.source_votes(source, catalogue)`` when already read
-            (experiments training several targets read the source once).
+            (experiments training several targets read the source once), or
+            ``examples.RECORDS``.
 
     Returns:
         The metrics dict also written to ``humor/metrics.json``.
@@ -81,12 +83,14 @@ def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None
 
     start = time.time()
     catalogue, vocab = load_catalogue(data_dir), load_vocab(data_dir)
+    if votes is None and not source and ex.stores_votes(data_dir):
+        votes = ex.RECORDS  # Read once, by the build.
     source = Path(source) if source else ex.build_source(data_dir)
-    if source is None and config.target != "percentile":
+    if votes is None and source is None and config.target != "percentile":
         raise DankError(
-            f"the {config.target!r} target needs views, which live in the source CSV; "
-            f"pass --source DIR (the folder {data_dir} was built from) or "
-            "--target percentile"
+            f"the {config.target!r} target needs views, which {data_dir} does not "
+            f"store (an older build); pass --source DIR (the folder it was built "
+            "from), rebuild it, or use --target percentile"
         )
     if votes is None and source:
         votes = ex.source_votes(source, catalogue)

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dank.data import sources
+from dank.data import records, sources
 from dank.errors import DankError
 from dank.io import atomic_path
 from dank.safety import groups as groups_
@@ -31,7 +31,7 @@ from dank.safety.training import SEVERITY, caption_categories
 
 ANY = "any"  # Share key: a caption with at least one flagged category.
 KEYS = (ANY, *SEVERITY)
-UPVOTES = "imgflip_upvotes"  # The score_type whose score is a raw upvote count.
+UPVOTES = records.UPVOTES  # The score_type whose score is a raw upvote count.
 # Source column -> era, from the provenance in the data README.
 ERAS = {
     "LoC-memegenerator (subset via lpanonymous)": "memegenerator.net, about 2012-2015",

@@ -118,3 +118,35 @@ def test_bad_target_and_missing_ratings(run, tiny_data, capsys):
     assert "not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["train", "humor", "--data", str(tiny_data), "--target", "likes"])
+
+
+def test_votes_come_from_the_records_not_a_second_read(tiny_data, tiny_source,
+                                                       monkeypatch):
+    from dank.data.pipeline import load_catalogue
+    from dank.humor import examples as ex
+    from dank.humor.config import preset
+    from dank.humor.train import train_humor
+
+    assert ex.stores_votes(tiny_data)
+    joined = ex.load_examples(
+        tiny_data, "train", ex.source_votes(tiny_source, load_catalogue(tiny_data))
+    )
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the source CSV was read again")
+
+    monkeypatch.setattr(ex.sources, "read_captions", no_reading)
+    stored = ex.load_examples(tiny_data, "train", ex.RECORDS)
+    assert stored == joined and len(stored["label"]) > 100
+    assert not np.isnan(stored["views"]).any()
+
+    class Stop(Exception):
+        pass
+
+    def capture(data_dir, split, votes=None, exclude=frozenset()):
+        raise Stop(votes)
+
+    monkeypatch.setattr(ex, "load_examples", capture)
+    with pytest.raises(Stop) as stopped:
+        train_humor(tiny_data, tiny_data.parent / "unused", preset("tiny"))
+    assert stopped.value.args == (ex.RECORDS,)
