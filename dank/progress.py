@@ -18,6 +18,7 @@ log``, CI) gets a readable line now and then, never one per item.
 progress everywhere; ``bar`` draws bars into a file, which tests use).
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -90,8 +91,8 @@ class Progress:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        self.close(stopped=exc_type is not None)
 
     def update(self, n=1, note=None):
         """Adds ``n`` items; ``note`` (e.g. the current stage's name) is shown too."""
@@ -106,18 +107,29 @@ class Progress:
         elif self.mode == "plain" and now - self._last >= PLAIN_EVERY_S:
             self._line(now)
 
-    def close(self):
-        """Finishes: a terminal keeps the final line; a log gets one if it got any."""
+    @contextlib.contextmanager
+    def step(self, note):
+        """Shows ``note`` while the block runs and counts one item when it ends
+        (for commands made of a few long stages, e.g. ``dank export``)."""
+        self.update(0, note=note)
+        yield
+        self.update()
+
+    def close(self, stopped=False):
+        """Finishes: a terminal keeps the final line; a log gets one if it got any.
+
+        ``stopped``: the work ended early (an error), which the line says.
+        """
         if self._closed:
             return
         self._closed = True
-        now = self.clock()
+        now, final = self.clock(), "stopped" if stopped else "done"
         if self.mode == "bar":
-            self._draw(now, final=True)
+            self._draw(now, final)
             self.stream.write("\n")
             self.stream.flush()
         elif self.mode == "plain" and self._plain_lines:
-            self._line(now, final=True)
+            self._line(now, final)
 
     def rate(self, now=None):
         """Items per second since the start."""
@@ -131,8 +143,9 @@ class Progress:
             return None
         return max(0.0, (self.total - self.done) / rate)
 
-    def describe(self, now=None, final=False):
-        """The status text: count, bar, rate, ETA (or the time taken when final)."""
+    def describe(self, now=None, final=None):
+        """The status text: count, bar, rate, and the ETA; or, with ``final``
+        (``"done"`` or ``"stopped"``), the time taken."""
         now = self.clock() if now is None else now
         parts = [self.label]
         count = f"{self.done:,}"
@@ -147,20 +160,21 @@ class Progress:
         if rate > 0 and self.done:
             parts.append(f"{rate:,.1f}/s" if rate < 100 else f"{rate:,.0f}/s")
         if final:
-            parts.append(f"done in {format_duration(now - self.start)}")
+            took = "done in" if final == "done" else "stopped after"
+            parts.append(f"{took} {format_duration(now - self.start)}")
         else:
             eta = self.eta(now)
             if eta is not None:
                 parts.append(f"ETA {format_duration(eta)}")
         return "  ".join(parts)
 
-    def _draw(self, now, final=False):
+    def _draw(self, now, final=None):
         text = self.describe(now, final)
         self.stream.write("\r" + text + " " * max(0, self._width - len(text)))
         self.stream.flush()
         self._width, self._last = len(text), now
 
-    def _line(self, now, final=False):
+    def _line(self, now, final=None):
         self.stream.write(self.describe(now, final) + "\n")
         self.stream.flush()
         self._plain_lines += 1

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dank.io import atomic_path, read_json, write_json
+from dank.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ ONNX_FILES = {
     "caption_init": "caption_init",
     "caption_step": "caption_step",
 }
+WRITE_STEPS = 1 + len(ONNX_FILES)  # write_onnx's steps: the SavedModel, each file.
 
 
 def convert_signature(saved_model, signature, output, opset=OPSET):
@@ -74,20 +76,28 @@ def check_onnx(path):
     return [i.name for i in session.get_inputs()]
 
 
-def write_onnx(parts, folder, decode_config, mix_top_k=1, opset=OPSET):
-    """Writes the ONNX folder of ``parts`` (see the module docstring)."""
+def write_onnx(parts, folder, decode_config, mix_top_k=1, opset=OPSET,
+               progress=None):
+    """Writes the ONNX folder of ``parts`` (see the module docstring).
+
+    ``progress``: a ``dank.progress.Progress`` that counts the SavedModel and
+    each converted and checked file as one step (``WRITE_STEPS`` in all).
+    """
     from dank.export import ort_runner
     from dank.export.savedmodel import MANIFEST_FILE, state_specs, write_savedmodel
 
+    progress = progress or Progress("export", mode="off")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     saved = folder / ".savedmodel"
-    write_savedmodel(parts, saved, decode_config, mix_top_k)
+    with progress.step("SavedModel"):
+        write_savedmodel(parts, saved, decode_config, mix_top_k)
     files = {}
     for name, signature in ONNX_FILES.items():
         path = folder / f"{name}.onnx"
-        convert_signature(saved, signature, path, opset)
-        log.info("%s: inputs %s", path.name, check_onnx(path))
+        with progress.step(f"{path.name}: converting and checking"):
+            convert_signature(saved, signature, path, opset)
+            log.info("%s: inputs %s", path.name, check_onnx(path))
         files[name] = path.name
     manifest = {
         **read_json(saved / MANIFEST_FILE, what="export manifest"),
@@ -126,7 +136,10 @@ def export_onnx(run_dir, out_dir, decode_config=None, mix_top_k=1, opset=OPSET):
 
     if opset < 17:
         raise ValueError(f"opset must be 17 or later, got {opset}")
-    parts = load_run(run_dir)
-    with atomic_path(out_dir) as tmp:
-        write_onnx(parts, tmp, decode_config or PRESETS["paper"], mix_top_k, opset)
+    with Progress("export onnx", 1 + WRITE_STEPS, "steps") as progress:
+        with progress.step("loading the run"):
+            parts = load_run(run_dir)
+        with atomic_path(out_dir) as tmp:
+            write_onnx(parts, tmp, decode_config or PRESETS["paper"], mix_top_k,
+                       opset, progress)
     return Path(out_dir)

@@ -223,9 +223,12 @@ def export_savedmodel(run_dir, out_dir, decode_config=None, mix_top_k=1):
     """
     from dank.decoding.config import PRESETS
     from dank.export.source import load_run
+    from dank.progress import Progress
 
-    parts = load_run(run_dir)
     config = decode_config or PRESETS["paper"]
-    with atomic_path(out_dir) as tmp:
-        write_savedmodel(parts, tmp, config, mix_top_k)
+    with Progress("export savedmodel", 2, "steps") as progress:
+        with progress.step("loading the run"):
+            parts = load_run(run_dir)
+        with progress.step("writing the SavedModel"), atomic_path(out_dir) as tmp:
+            write_savedmodel(parts, tmp, config, mix_top_k)
     return Path(out_dir)

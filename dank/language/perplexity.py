@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from dank.constants import PAD_ID
+from dank.progress import Progress
 
 
 def caption_words(top, bottom):
@@ -83,11 +84,13 @@ def caption_nll(model, captions, batch_size=256):
         return tf.reduce_sum(nll, axis=-1)
 
     nll = np.zeros(len(captions))
-    for idx in _batches(captions, batch_size):
-        rows = [captions[i]["tokens"] for i in idx]
-        tokens = _pad(rows, max(len(r) for r in rows))
-        labels = np.array([captions[i]["label"] for i in idx], dtype="int32")
-        nll[idx] = score(tf.constant(tokens), tf.constant(labels)).numpy()
+    with Progress("perplexity", len(captions), "captions") as progress:
+        for idx in _batches(captions, batch_size):
+            rows = [captions[i]["tokens"] for i in idx]
+            tokens = _pad(rows, max(len(r) for r in rows))
+            labels = np.array([captions[i]["label"] for i in idx], dtype="int32")
+            nll[idx] = score(tf.constant(tokens), tf.constant(labels)).numpy()
+            progress.update(len(idx))
     lengths = np.array([len(c["tokens"]) - 1 for c in captions])
     return nll, lengths
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from dank.errors import DankError
 from dank.io import read_json
+from dank.progress import Progress
 
 SPIDERS = ("imgflip", "memegenerator")
 REAL_SITES = {
@@ -79,6 +80,31 @@ def crawl_settings(
     return settings
 
 
+class CrawlProgress:
+    """Shows a crawl's templates and captions as they are scraped (``Progress``).
+
+    Connected to Scrapy's ``item_scraped`` signal. ``max_templates`` (0: all)
+    is the total when given, so the bar has an ETA; captions are the note.
+    """
+
+    def __init__(self, max_templates=0, **options):
+        self.captions = 0
+        self.progress = Progress("crawl", max_templates or None, "templates",
+                                 **options)
+
+    def item_scraped(self, item):
+        # The spiders' items (spiders/dank_spiders/items.py): TemplateItem or
+        # CaptionItem; only caption items have boxes.
+        if hasattr(item, "boxes"):
+            self.captions += 1
+            self.progress.update(0, note=f"{self.captions:,} captions")
+        else:
+            self.progress.update()
+
+    def close(self):
+        self.progress.close()
+
+
 def run_crawl(spider, out, base_url=None, max_templates=0, max_pages=0, **options):
     """Crawls with ``spider`` into ``out`` and returns the crawl report dict.
 
@@ -118,6 +144,7 @@ def run_crawl(spider, out, base_url=None, max_templates=0, max_pages=0, **option
     if project not in sys.path:
         sys.path.insert(0, project)
     os.environ["SCRAPY_SETTINGS_MODULE"] = "dank_spiders.settings"
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -134,10 +161,14 @@ def run_crawl(spider, out, base_url=None, max_templates=0, max_pages=0, **option
         handler.setLevel(settings.get("LOG_LEVEL", "INFO"))
     settings.set("LOG_INSTALL_ROOT_HANDLER", not handlers, priority="cmdline")
     process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    progress = CrawlProgress(max_templates)
+    crawler.signals.connect(progress.item_scraped, signal=signals.item_scraped)
     process.crawl(
-        spider, base_url=base_url, max_templates=max_templates, max_pages=max_pages
+        crawler, base_url=base_url, max_templates=max_templates, max_pages=max_pages
     )
     process.start()
+    progress.close()
     if not report.is_file():
         raise DankError(
             f"the {spider} crawl wrote no report in {out}; see the log above"

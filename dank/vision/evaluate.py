@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from dank.errors import DankError
+from dank.progress import track
 from dank.vision.predict import classify_files, load_classifier
 
 TOP_K = 5
@@ -62,7 +63,10 @@ def evaluate_templates(run_dir, csv_path, images_dir, classifier=None):
     paths = [Path(images_dir) / file for file, _, _ in rows]
     per = defaultdict(lambda: {"n": 0, "top1": 0, "top5": 0})
     errors, known, n, hits1, hits5 = [], 0, 0, 0, 0
-    results = classify_files(paths, run_dir, top_k=TOP_K, classifier=classifier)
+    results = track(
+        classify_files(paths, run_dir, top_k=TOP_K, classifier=classifier),
+        "templates", total=len(paths), unit="images",
+    )
     for (_, ids, template_id), result in zip(rows, results):
         if "error" in result:
             errors.append(result)

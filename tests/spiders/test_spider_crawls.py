@@ -34,9 +34,10 @@ def template_ids(out):
 @pytest.mark.parametrize(
     "spider", ["imgflip", pytest.param("memegenerator", marks=pytest.mark.slow)]
 )  # The fault run below also checks memegenerator's exact recovery.
-def test_crawl_recovers_the_slice_exactly(spider, site_slice, tmp_path):
+def test_crawl_recovers_the_slice_exactly(spider, site_slice, tmp_path, monkeypatch):
+    monkeypatch.setenv("DANK_PROGRESS", "bar")  # As on a terminal.
     with Mirror(site_slice, per_page=5) as mirror:
-        _, report = crawl(spider, mirror.url, tmp_path)
+        proc, report = crawl(spider, mirror.url, tmp_path)
         expected = mirror.expected(spider)
         assert sum(mirror.canary_hits.values()) == 0
     assert read_captions(tmp_path) == expected
@@ -46,6 +47,8 @@ def test_crawl_recovers_the_slice_exactly(spider, site_slice, tmp_path):
         assert (tmp_path / row["image_file"]).is_file() and int(row["width"]) > 0
     assert report["captions"] == 36 and report["templates"] == 3
     assert report["faults"]["retries_given_up"] == 0
+    finished = proc.stderr.split("\r")[-1]
+    assert "crawl  3 templates  36 captions" in finished and "done in" in finished
     assert report["pages_per_s"] > 0
 
 
