@@ -37,6 +37,11 @@ class LanguageConfig:
     steps_per_epoch: int = 0
     max_len: int = 0  # Cut captions to this many tokens; 0 keeps all (builds cap 29).
     weight_by_upvotes: bool = False  # Weight captions by upvote percentile (0.5..1.5).
+    # Tie the output layer to the word embedding (Press & Wolf 2017): the LSTM
+    # output is projected to embedding_dim and scored against the embedding
+    # matrix. Fewer parameters, and a cheaper vocabulary projection when
+    # embedding_dim < units.
+    tie_embeddings: bool = False
     unroll: bool = False  # Unroll the LSTM time loop (static lengths only).
     samples_every: int = 1  # Log sample captions to TensorBoard every N epochs.
 

@@ -100,9 +100,15 @@ class CaptionModel(keras.Model):
                 c.units, activation="tanh", use_bias=False,
                 kernel_initializer=init("glorot_uniform"), name="attention_combine",
             )
-        self.projection = keras.layers.Dense(
-            vocab_size, kernel_initializer=init("glorot_uniform"), name="projection"
-        )
+        if c.tie_embeddings:  # logits = (h W) E^T + b: E is the word embedding.
+            self.output_embedding = keras.layers.Dense(
+                c.embedding_dim, use_bias=False,
+                kernel_initializer=init("glorot_uniform"), name="output_embedding",
+            )
+        else:
+            self.projection = keras.layers.Dense(
+                vocab_size, kernel_initializer=init("glorot_uniform"), name="projection"
+            )
         self.build(None)
 
     def _initializer(self, default):
@@ -128,7 +134,13 @@ class CaptionModel(keras.Model):
             self.encoder.build((None, None, c.embedding_dim))
             self.attention_score.build((None, None, c.units))
             self.attention_combine.build((None, None, 2 * c.units))
-        self.projection.build((None, c.units))
+        if c.tie_embeddings:
+            self.output_embedding.build((None, c.units))
+            self.output_bias = self.add_weight(
+                (self.vocab_size,), "zeros", name="output_bias"
+            )
+        else:
+            self.projection.build((None, c.units))
         self.built = True
 
     # -- conditioning --------------------------------------------------------
@@ -198,6 +210,13 @@ class CaptionModel(keras.Model):
 
     # -- forward passes ------------------------------------------------------
 
+    def logits(self, h):
+        """Vocabulary logits ``[..., V]`` of decoder outputs ``h [..., units]``."""
+        if not self.config.tie_embeddings:
+            return self.projection(h)
+        table = ops.transpose(self.word_embedding.embeddings)
+        return ops.matmul(self.output_embedding(h), table) + self.output_bias
+
     def call(self, inputs, training=False):
         """Teacher-forced logits ``[B, T, V]`` for ``{"tokens", "label"}``."""
         tokens = inputs["tokens"]
@@ -210,7 +229,7 @@ class CaptionModel(keras.Model):
         )
         if self.variant == "attention":
             outputs = self._attend(outputs, state[n], state[n + 1])
-        return self.projection(outputs)
+        return self.logits(outputs)
 
     def step(self, tokens, state):
         """One decoding step: ``(logits [B, V], new state)``."""
@@ -219,7 +238,7 @@ class CaptionModel(keras.Model):
         h, new_state = self.decoder.step(self.word_embedding(tokens), state[:n])
         if self.variant == "attention":
             h = self._attend(ops.expand_dims(h, 1), state[n], state[n + 1])[:, 0]
-        return self.projection(h), (*new_state, *state[n:])
+        return self.logits(h), (*new_state, *state[n:])
 
     def get_config(self):
         return {

@@ -58,6 +58,34 @@ def test_save_load_and_config(variant, tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["template", "attention"])
+def test_tied_embeddings_score_against_the_word_embedding(variant, tmp_path):
+    model = _model(variant, tie_embeddings=True)
+    untied = _model(variant)
+    assert not hasattr(model, "projection")
+    assert model.count_params() < untied.count_params()
+    logits = np.asarray(model(INPUTS))
+    hidden = np.asarray(model.output_embedding.kernel)
+    table = np.asarray(model.word_embedding.embeddings)
+    assert hidden.shape == (model.config.units, model.config.embedding_dim)
+    # Moving word 5's embedding moves its logit and only its logit wherever 5
+    # has not been read yet (it is the last input of the first caption only).
+    delta = np.zeros_like(table)
+    delta[5] = 3.0
+    model.word_embedding.embeddings.assign(table + delta)
+    moved = (np.asarray(model(INPUTS)) - logits)[:, :4]
+    changed = np.flatnonzero(np.abs(moved).max(axis=(0, 1)) > 1e-6)
+    assert changed.tolist() == [5]
+    model.save(tmp_path / "tied.keras")
+    loaded = keras.saving.load_model(tmp_path / "tied.keras")
+    np.testing.assert_allclose(np.asarray(loaded(INPUTS)), np.asarray(model(INPUTS)),
+                               rtol=1e-5, atol=1e-6)
+    state = model.initial_state(model.condition_for_labels(INPUTS["label"]))
+    step_logits, _ = model.step(INPUTS["tokens"][:, 0], state)
+    np.testing.assert_allclose(np.asarray(step_logits), np.asarray(model(INPUTS))[:, 0],
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["template", "attention"])
 def test_jit_compiled_decoding_step(variant):
     model = _model(variant)
     labels = tf.constant([0, 4], tf.int32)
