@@ -26,6 +26,9 @@ def register(commands):
                    help="weight captions by upvote percentile (0.5..1.5)")
     p.add_argument("--embeddings", metavar="PATH",
                    help="local GloVe text file to initialise word embeddings")
+    p.add_argument("--profile", action="store_true",
+                   help="record a TensorFlow profiler trace of a few batches "
+                   "into the TensorBoard logs")
     p.set_defaults(func=_train)
 
     p = commands.group("evaluate").add_parser(
@@ -54,6 +57,7 @@ def _train(args):
     metrics = train_language(
         args.data, args.run, config, preset=args.preset, strategy=args.strategy,
         logical_cpus=args.logical_cpus, embeddings=args.embeddings,
+        profile=args.profile,
     )
     test = metrics["test"]
     print(f"test perplexity {test['perplexity']:.2f} per token, "

@@ -4,7 +4,8 @@ Writes ``run/language/``: ``model.keras`` (atomically, at the end),
 ``metrics.json`` (validation and test perplexity per token and per word,
 training tokens/s), ``backup/`` (``BackupAndRestore``: a killed run resumes at
 its last finished epoch) and ``logs/`` (TensorBoard: loss, perplexity, learning
-rate, and sample captions for a few fixed templates).
+rate, tokens/s, sample captions and memes for a few fixed templates, the
+hparams of the run, and a profiler trace with ``profile=True``).
 """
 
 import logging
@@ -73,33 +74,6 @@ def learning_rate_at(config, epoch):
     return config.learning_rate * config.lr_decay ** (epoch // config.lr_decay_epochs)
 
 
-class TokenRate(keras.callbacks.Callback):
-    """Training tokens per second of each epoch (validation time excluded)."""
-
-    def __init__(self, tokens_per_epoch):
-        super().__init__()
-        self.tokens_per_epoch = tokens_per_epoch
-        self.rates = []
-        self._start = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_test_begin(self, logs=None):
-        if self._start is not None:
-            seconds = time.perf_counter() - self._start
-            self.rates.append(self.tokens_per_epoch / seconds)
-            self._start = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.on_test_begin()  # No validation data: the epoch ends here.
-
-    def steady_rate(self):
-        """Median rate, skipping the first epoch (tracing) when there are more."""
-        rates = sorted(self.rates[1:] or self.rates)
-        return rates[len(rates) // 2] if rates else 0.0
-
-
 def build_model(config, catalogue, vocab, run_dir=None, data_dir=None, embeddings=None):
     """A fresh ``CaptionModel`` for this catalogue/vocabulary (image table filled)."""
     label_tokens = label_tokens_for(catalogue, vocab)
@@ -119,7 +93,7 @@ def build_model(config, catalogue, vocab, run_dir=None, data_dir=None, embedding
 
 def train_language(
     data_dir, run_dir, config, preset=None, strategy="default", logical_cpus=0,
-    embeddings=None, callbacks=(), verbose=None,
+    embeddings=None, callbacks=(), verbose=None, profile=False,
 ):
     """Trains (or resumes) the caption model of ``run_dir`` on ``data_dir``.
 
@@ -134,6 +108,7 @@ def train_language(
         callbacks: extra Keras callbacks (run after the backup is written).
         verbose: ``model.fit`` verbosity; None shows a bar with an ETA on a
             terminal and one line per epoch otherwise.
+        profile: record a profiler trace of a few batches into ``logs/train``.
 
     Returns:
         The metrics dict written to ``metrics.json``.
@@ -143,7 +118,13 @@ def train_language(
     from dank.language.losses import MaskedCrossEntropy, Perplexity
     from dank.language.perplexity import evaluate_captions
     from dank.language.samples import SampleCaptions
-    from dank.language.summaries import EpochSummaries
+    from dank.language.summaries import (
+        EpochSummaries,
+        ProfileBatches,
+        Throughput,
+        write_final,
+        write_hparams,
+    )
     from dank.run import prepare_run
 
     if not isinstance(config, LanguageConfig):
@@ -167,16 +148,19 @@ def train_language(
             loss=MaskedCrossEntropy(),
             metrics=[Perplexity()],
         )
-    rate = TokenRate(tokens_per_epoch)
+    rate = Throughput(tokens_per_epoch, "tokens_per_second")
     labels = sorted(range(len(catalogue)), key=lambda i: -catalogue[i].n_captions)
     logs = out / constants.LOGS_DIR
+    write_hparams(logs, {"preset": preset, **config.to_dict()},
+                  trial_id=f"{out.parent.name}/{out.name}")
     all_callbacks = [
         keras.callbacks.BackupAndRestore(str(out / constants.BACKUP_DIR)),
         keras.callbacks.LearningRateScheduler(lambda e: learning_rate_at(config, e)),
+        rate,  # Before EpochSummaries, which logs the rate it adds.
         EpochSummaries(logs),
         SampleCaptions(logs, catalogue, vocab, labels[:SAMPLE_TEMPLATES],
-                       every=config.samples_every),
-        rate,
+                       every=config.samples_every, run_dir=run_dir),
+        *([ProfileBatches(logs / "train")] if profile else []),
         *callbacks,
     ]
     start = time.perf_counter()
@@ -212,6 +196,12 @@ def train_language(
 
     metrics["baselines"] = {"test": evaluate_baselines(data_dir, "test")}
     write_json(out / constants.METRICS_FILE, metrics)
+    write_final(logs, config.epochs, {
+        "val_perplexity": metrics["val"]["perplexity"],
+        "test_perplexity": metrics["test"]["perplexity"],
+        "test_perplexity_per_word": metrics["test"]["perplexity_per_word"],
+        "tokens_per_second": metrics["train_tokens_per_second"],
+    })
     log.info("language model saved to %s: test perplexity %.2f (per word %.2f)",
              out / constants.MODEL_FILE, metrics["test"]["perplexity"],
              metrics["test"]["perplexity_per_word"])

@@ -41,6 +41,12 @@ def register(commands):
         action="store_true",
         help="float16 compute (GPUs; slow on CPU)",
     )
+    train.add_argument(
+        "--profile",
+        action="store_true",
+        help="record a TensorFlow profiler trace of a few batches "
+        "into the TensorBoard logs",
+    )
     train.set_defaults(func=_train)
 
     classify = commands.root.add_parser(
@@ -89,6 +95,7 @@ def _train(args):
         weights=args.weights,
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
+        profile=args.profile,
     )
     print(json.dumps(metrics))
     return 0

@@ -12,6 +12,7 @@ calibrated on the validation set, and the model is saved atomically.
 
 import importlib.util
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -23,6 +24,12 @@ from dank import constants
 from dank.data.pipeline import load_catalogue
 from dank.distribute import get_strategy
 from dank.io import atomic_path, write_json
+from dank.language.summaries import (
+    ProfileBatches,
+    Throughput,
+    write_final,
+    write_hparams,
+)
 from dank.progress import fit_verbosity
 from dank.run import prepare_run
 from dank.vision import calibrate, data
@@ -32,6 +39,7 @@ from dank.vision.weights import resolve_weights
 log = logging.getLogger(__name__)
 
 HEAD_DONE_FILE = "head_done.weights.h5"
+BATCH_LOG_EVERY = 10  # Steps between batch-level TensorBoard scalars (at most).
 
 
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
@@ -124,17 +132,30 @@ def topk_accuracy(probs, labels, k):
     return float((top == labels[:, None]).any(axis=1).mean())
 
 
-def _log_callbacks(logs_dir, name):
-    """TensorBoard logs when TensorBoard is installed, else a CSV per phase."""
+def _log_callbacks(logs_dir, name, config, profile=False):
+    """TensorBoard logs when TensorBoard is installed, else a CSV per phase.
+
+    Each epoch logs loss, top-1/top-5 accuracy, learning rate and images/s
+    (``logs/<phase>/train``); ``profile`` adds a profiler trace of a few batches.
+    """
     logs_dir.mkdir(parents=True, exist_ok=True)
+    rate = Throughput(config.steps_per_epoch * config.batch_size, "images_per_second")
     csv = keras.callbacks.CSVLogger(str(logs_dir / f"{name}.csv"), append=True)
     if importlib.util.find_spec("tensorboard") is None:
         log.warning("tensorboard is not installed; logging %s to %s.csv", name, name)
-        return [csv]
-    return [csv, keras.callbacks.TensorBoard(str(logs_dir / name), update_freq=10)]
+        return [rate, csv]
+    # Keras records epoch scalars only when the last batch's global index is a
+    # multiple of update_freq (its batch-level record_if is still active), so
+    # the batch interval must divide the epoch length.
+    every = math.gcd(BATCH_LOG_EVERY, config.steps_per_epoch)
+    board = keras.callbacks.TensorBoard(str(logs_dir / name), update_freq=every)
+    trace = [ProfileBatches(logs_dir / name / "train")] if profile else []
+    return [rate, csv, board, *trace]
 
 
-def _fit_phase(model, train_model, dataset, config, steps, out_dir, name, callbacks):
+def _fit_phase(
+    model, train_model, dataset, config, steps, out_dir, name, callbacks, profile
+):
     """Runs one phase of ``steps`` steps with its own backup; returns steps run."""
     epochs = max(1, steps // config.steps_per_epoch)
     schedule = WarmupCosine(
@@ -161,7 +182,7 @@ def _fit_phase(model, train_model, dataset, config, steps, out_dir, name, callba
         steps_per_epoch=config.steps_per_epoch,
         callbacks=[
             backup,
-            *_log_callbacks(out_dir / constants.LOGS_DIR, name),
+            *_log_callbacks(out_dir / constants.LOGS_DIR, name, config, profile),
             counter,
             *callbacks,
         ],
@@ -179,6 +200,7 @@ def train_vision(
     mixed_precision=False,
     logical_cpus=0,
     callbacks=(),
+    profile=False,
 ):
     """Trains, calibrates and saves the classifier; returns the metrics dict.
 
@@ -191,6 +213,7 @@ def train_vision(
         mixed_precision: use float16 compute (for GPUs).
         logical_cpus: split the CPU into this many devices (testing ``mirrored``).
         callbacks: extra Keras callbacks for ``fit`` (tests use one to interrupt).
+        profile: record a profiler trace of a few batches of each phase.
     """
     if weights:
         resolve_weights(weights)  # Before the run directory is touched.
@@ -202,6 +225,8 @@ def train_vision(
         "mixed_precision": bool(mixed_precision),
     }
     out_dir = prepare_run(run_dir, data_dir, constants.VISION_DIR, settings)
+    write_hparams(out_dir / constants.LOGS_DIR, settings,
+                  trial_id=f"{out_dir.parent.name}/{out_dir.name}")
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     dist = get_strategy(strategy, logical_cpus)
@@ -232,6 +257,7 @@ def train_vision(
                 out_dir,
                 "head",
                 callbacks,
+                profile,
             )
             backbone(model).trainable = True
             train_model.save_weights(head_done)
@@ -244,6 +270,7 @@ def train_vision(
             out_dir,
             "full",
             callbacks,
+            profile,
         )
     train_seconds = time.perf_counter() - start
 
@@ -280,9 +307,22 @@ def train_vision(
         "unknown_rejection": calibration["unknown_rejection"],
     }
     write_json(out_dir / constants.METRICS_FILE, metrics)
+    _log_final(out_dir / constants.LOGS_DIR, data_dir, config, probs, labels,
+               catalogue, metrics)
     head_done.unlink(missing_ok=True)
     log.info("vision: %s", metrics)
     return metrics
+
+
+def _log_final(logs_dir, data_dir, config, probs, labels, catalogue, metrics):
+    """TensorBoard at the end: the hardest validation images and final metrics."""
+    from dank.vision.confusions import log_confusions
+
+    log_confusions(logs_dir / "validation", config.steps,
+                   data.val_dataset(data_dir, config), probs, labels, catalogue)
+    keys = ("val_top1", "val_top5", "known_recall", "unknown_rejection",
+            "train_images_per_second")
+    write_final(logs_dir, config.steps, {k: metrics[k] for k in keys})
 
 
 def default_paths():
