@@ -31,7 +31,7 @@ common.setup_env()
 
 import numpy as np  # noqa: E402
 
-UNITS, EMBED, VOCAB = 512, 300, 38821
+UNITS, EMBED, VOCAB = 512, 300, common.VOCAB["paper"]
 
 
 def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0):
@@ -71,10 +71,6 @@ def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0):
         return ops.matmul(h, wp) + bp, (h, c)
 
     return step_fn
-
-
-def flops_per_row_step(units=UNITS, embed=EMBED, vocab=VOCAB):
-    return 2 * 4 * units * (embed + units) + 2 * units * vocab
 
 
 def bench_batch(step_fn, config, batch, reps, python_reps, model_only_too=True):
@@ -161,7 +157,7 @@ def main(argv=None):
         times, steps = bench_batch(
             step_fn, config, batch, reps, python_reps, model_only_too=not args.quick
         )
-        gflop = steps * rows * flops_per_row_step() / 1e9
+        gflop = steps * rows * common.caption_flops(UNITS, EMBED, VOCAB) / 1e9
         for mode, seconds in times.items():
             figures[f"b{batch}_{mode}_captions_per_s"] = common.rates(
                 seconds, batch, "captions/s"

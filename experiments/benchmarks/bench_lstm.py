@@ -28,8 +28,6 @@ import numpy as np  # noqa: E402
 from dank.language.config import get_preset  # noqa: E402
 from dank.language.lstm import ConditionedLSTM  # noqa: E402
 
-VOCAB = {"tiny": 500, "cpu": 10530, "paper": 38821}  # Starter set; paper's words.
-
 
 def build(kind, args, head=True):
     """An Embedding -> LSTM (-> Dense) model compiled for training."""
@@ -51,23 +49,16 @@ def build(kind, args, head=True):
 
 def time_models(models, batch, target, steps, rounds):
     """Seconds per step of each model (``common.stats``), alternating rounds."""
-    for name, model in models.items():
-        model.train_on_batch(batch, target[name])  # Warm-up: trace and compile.
-    times = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            times[name].append(
-                common.measure(
-                    lambda m=model, n=name: m.train_on_batch(batch, target[n]),
-                    repeats=1, warmup=0, number=steps,
-                )["median"]
-            )
-    return {name: common.stats(t, "s") for name, t in times.items()}
+    return common.interleaved(
+        {name: (lambda m=model, n=name: m.train_on_batch(batch, target[n]))
+         for name, model in models.items()},
+        rounds, number=steps,
+    )
 
 
 def main(argv=None):
     parser = common.make_parser(__doc__)
-    parser.add_argument("--preset", default="cpu", choices=sorted(VOCAB))
+    parser.add_argument("--preset", default="cpu", choices=sorted(common.VOCAB))
     parser.add_argument("--batch", type=int, default=None, help="preset's if omitted")
     parser.add_argument("--length", type=int, default=16, help="tokens per caption")
     parser.add_argument("--steps", type=int, default=None, help="steps per round")
@@ -77,7 +68,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     config = get_preset(args.preset)
     args.embedding, args.units = config.embedding_dim, config.units
-    args.vocab = VOCAB[args.preset]
+    args.vocab = common.VOCAB[args.preset]
     args.batch = args.batch or config.batch_size
     args.steps = args.steps or (2 if args.quick else 5)
     args.rounds = args.rounds or (3 if args.quick else 5)
@@ -109,7 +100,7 @@ def main(argv=None):
         )
         if head:
             e, u, v = args.embedding, args.units, args.vocab
-            forward = 2 * (e * 4 * u + u * 4 * u + u * v)  # FLOPs per token.
+            forward = common.caption_flops(u, e, v)  # FLOPs per token.
             figures["train_gflops"] = common.scale(
                 figures["custom_tokens_per_s"], 3 * forward / 1e9, "GFLOP/s"
             )

@@ -13,7 +13,7 @@ Measures, in one process, so only ratios are compared:
   (S/224)^2, and a training step as 3x the forward.
 
 Usage: python experiments/benchmarks/bench_vision.py [--quick] [--preset cpu
-    --steps 5 --data data/build/starter --n-templates 100 --no-xla]
+    --steps 5 --data data/build/starter --n-templates 100 --no-xla --batch 32]
 """
 
 import common
@@ -22,17 +22,17 @@ common.setup_env()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import standins  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dank.vision.config import get_config  # noqa: E402
-from dank.vision.model import build_model  # noqa: E402
 
 RESNET50_GFLOP_224 = 8.2  # Forward, 2 FLOP per multiply-add.
 
 
-def train_rate(config, n_templates, jit, steps):
+def train_rate(preset, config, n_templates, jit, steps):
     """Training images/s (``common.rates``) and the model, for one XLA setting."""
-    model = build_model(n_templates, config.image_size, config.dropout)
+    model = standins.classifier(preset, n_templates)
     train = keras.Model(model.inputs, model.get_layer("logits").output)
     train.compile(
         keras.optimizers.AdamW(1e-3),
@@ -76,8 +76,11 @@ def main(argv=None):
     parser.add_argument("--n-templates", type=int, default=100)
     parser.add_argument("--data", help="a data build, to time the input pipeline")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA cases")
+    parser.add_argument("--batch", type=int, help="training batch (else the preset's)")
     args = parser.parse_args(argv)
     config = get_config(args.preset)
+    if args.batch:
+        config = config.replace(batch_size=args.batch)
     size = config.image_size
     gflop = RESNET50_GFLOP_224 * (size / 224) ** 2
     steps = args.steps or (2 if args.quick else 5)
@@ -92,7 +95,7 @@ def main(argv=None):
     figures, ratios = result["figures"], result["ratios"]
     for jit in xla_cases:
         tag = "xla" if jit else "no_xla"
-        rate, model = train_rate(config, args.n_templates, jit, steps)
+        rate, model = train_rate(args.preset, config, args.n_templates, jit, steps)
         figures[f"{tag}_train_images_per_s"] = rate
         common.ceiling_fractions(ratios, f"{tag}_train", 3 * gflop * rate["median"],
                                  ceiling)

@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (~190 GFLOP/s idle).
+# Caption vocabulary per language preset: the starter set's words; the paper's.
+VOCAB = {"tiny": 500, "cpu": 10530, "paper": 38821}
 
 
 def setup_env():
@@ -77,6 +79,23 @@ def measure(fn, repeats, warmup=1, number=1):
     return stats(times, "s")
 
 
+def interleaved(fns, rounds, number=1, warmup=1):
+    """Seconds per call of each of ``fns`` (name -> callable), timed in turns.
+
+    Each round times ``number`` calls of every function in turn, so all of them
+    share the machine's noise (another job on the shared cores slows them all
+    alike) and their ratios stay fair. Returns ``{name: stats}`` over ``rounds``.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            times[name].append(measure(fn, 1, warmup=0, number=number)["median"])
+    return {name: stats(t, "s") for name, t in times.items()}
+
+
 def rates(seconds, items, unit):
     """Turns a ``measure`` result into items per second (min rate = max time)."""
     return {
@@ -109,16 +128,21 @@ def ratio(numerator, denominator):
 # -- the ceiling ---------------------------------------------------------------
 
 
-def numpy_matmul_rate(m=CEILING_SIZE, k=None, n=None, repeats=3):
-    """GFLOP/s of a numpy fp32 ``[m,k] @ [k,n]`` (``stats`` over ``repeats``)."""
+def numpy_matmul(m=CEILING_SIZE, k=None, n=None):
+    """``(fn, GFLOP)``: a numpy fp32 ``[m,k] @ [k,n]`` to time, and its work."""
     import numpy as np
 
     k, n = k or m, n or m
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k), dtype=np.float32)
     b = rng.standard_normal((k, n), dtype=np.float32)
-    seconds = measure(lambda: a @ b, repeats)
-    return rates(seconds, 2 * m * k * n / 1e9, "GFLOP/s")
+    return (lambda: a @ b), 2 * m * k * n / 1e9
+
+
+def numpy_matmul_rate(m=CEILING_SIZE, k=None, n=None, repeats=3):
+    """GFLOP/s of a numpy fp32 ``[m,k] @ [k,n]`` (``stats`` over ``repeats``)."""
+    fn, gflop = numpy_matmul(m, k, n)
+    return rates(measure(fn, repeats), gflop, "GFLOP/s")
 
 
 def tf_matmul_rate(m=CEILING_SIZE, repeats=3):
@@ -153,6 +177,16 @@ def ceiling_fractions(ratios, name, gflops, ceiling):
     value = gflops["median"] if isinstance(gflops, dict) else gflops
     ratios[f"{name}_of_ceiling"] = round(value / ceiling["numpy"], 4)
     ratios[f"{name}_of_tf_ceiling"] = round(value / ceiling["tf"], 4)
+
+
+def caption_flops(units, embed, vocab):
+    """Forward FLOPs of one caption-model token (one decoding row and step): the
+    LSTM's four gate matmuls plus the vocabulary projection, 2 FLOP per MAC.
+
+    Training costs 3x this (forward and two backward matmuls). Conditioning adds
+    nothing per token: ``ConditionedLSTM`` folds it into the state.
+    """
+    return 2 * 4 * units * (embed + units) + 2 * units * vocab
 
 
 def percentile(values, q):

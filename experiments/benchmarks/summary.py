@@ -115,6 +115,66 @@ def _num(value, digits=3):
     return str(value)
 
 
+def _ran(results, names):
+    """``{name: benchmark}`` of those in ``names`` that ran and have figures."""
+    benchmarks = results.get("benchmarks", {})
+    return {n: benchmarks[n] for n in names if n in benchmarks
+            and benchmarks[n].get("status", "ok") == "ok" and benchmarks[n].get(
+                "figures")}
+
+
+def vision_table(results):
+    """Markdown rows: ResNet50 images/s (fraction of the ceiling) per size."""
+    lines = []
+    for bench in _ran(results, ("vision", "vision_paper")).values():
+        p, f, r = bench["params"], bench["figures"], bench["ratios"]
+        for tag, how in (("no_xla", "graph"), ("xla", "XLA")):
+            if f"{tag}_train_images_per_s" not in f:
+                continue
+            cells = [f"{p['preset']} ({p['image_size']} px)", how]
+            for case in ("train", "infer_b1", "infer_b32"):
+                rate = f[f"{tag}_{case}_images_per_s"]["median"]
+                cells.append(f"{rate:.1f} ({r[f'{tag}_{case}_of_ceiling']:.2f})")
+            lines.append("| " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    batch = ", ".join(f"{b['params']['preset']} {b['params']['batch_size']}" for b in
+                      _ran(results, ("vision", "vision_paper")).values())
+    return ["| size | compiled as | training | inference, batch 1 | inference, "
+            "batch 32 |", "|---|---|---|---|---|", *lines, "",
+            f"Images/s (fraction of the fp32 matmul ceiling); training batch {batch}."]
+
+
+CASCADE_STAGES = ("decode_resize", "resnet", "caption_decode", "detokenise",
+                  "render", "generate", "end_to_end")
+
+
+def cascade_table(results):
+    """Markdown rows: the cascade's stages, p50/p95 at batch 1, pictures/s at 32."""
+    ran = _ran(results, ("cascade", "cascade_paper"))
+    if not ran:
+        return []
+    head, rule = ["stage"], ["---"]
+    for bench in ran.values():
+        p = bench["params"]
+        size = f"{p.get('preset', 'cpu')} ({p['image_size']} px)"
+        head += [f"{size}: batch 1 p50 (p95) ms", "share", "batch 32 pictures/s"]
+        rule += ["---"] * 3
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"]
+    for stage in CASCADE_STAGES:
+        cells = [stage]
+        for bench in ran.values():
+            f = bench["figures"]
+            one = f.get(f"{stage}_b1_latency")
+            many = f.get(f"{stage}_b32_pictures_per_s")
+            share = bench.get("stage_shares_b1", {}).get(stage)
+            cells += [f"{one['median'] * 1e3:.1f} ({one['p95'] * 1e3:.1f})" if one
+                      else "-", "-" if share is None else f"{share:.0%}",
+                      f"{many['median']:.1f}" if many else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(results):
     """The Markdown summary of a suite result (``run.py``'s JSON)."""
     m = results["machine"]
@@ -167,6 +227,10 @@ def markdown(results):
                          f"({r['change']:+.0%})")
     else:
         lines.append(f"No ratio fell more than {THRESHOLD:.0%} against `{base}`.")
+    for title, table in (("Vision speed", vision_table(results)),
+                         ("Cascade latency", cascade_table(results))):
+        if table:
+            lines += ["", f"## {title}", "", *table]
     for name, bench in results["benchmarks"].items():
         lines += ["", f"## {name}", ""]
         status = bench.get("status", "ok")

@@ -1,0 +1,48 @@
+"""The regression guard end to end, without timing: two fake results, one report."""
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
+sys.path.append(str(BENCH))  # run.py imports common and summary by bare name.
+
+import run  # noqa: E402
+import summary  # noqa: E402
+
+
+def _results(ratios, drift=0.0):
+    return {
+        "quick": True, "machine_slug": "m", "wall_s": 1.0, "ceiling_drift": drift,
+        "benchmarks": {n: {"status": "ok", "ratios": r} for n, r in ratios.items()},
+    }
+
+
+def test_report_prints_every_ratio_that_fell_past_the_threshold(capsys, tmp_path):
+    old = _results({"lstm": {"train_of_ceiling": 0.6, "custom_vs_builtin": 1.0},
+                    "cascade": {"compiled_vs_step_by_step_b1": 6.0}})
+    new = _results({"lstm": {"train_of_ceiling": 0.45, "custom_vs_builtin": 0.9},
+                    "cascade": {"compiled_vs_step_by_step_b1": 2.0}}, drift=-0.3)
+    ratios = summary.flat_ratios(new)
+    new.update(targets=summary.targets(ratios), baseline="results/old.json",
+               regressions=summary.compare(ratios, summary.flat_ratios(old)))
+    run.report(new, tmp_path / "new.json")
+    out = capsys.readouterr().out
+    fell = [line for line in out.splitlines() if line.startswith("[bench]   ")]
+    assert fell == [
+        "[bench]   cascade.compiled_vs_step_by_step_b1: 6 -> 2 (-67%)",
+        "[bench]   lstm.train_of_ceiling: 0.6 -> 0.45 (-25%)",
+    ]  # custom_vs_builtin fell 10%: under the threshold, not listed.
+    assert "REGRESSIONS" in out and "results/old.json" in out
+    assert "WARNING: the ceiling moved -30%" in out  # A busy machine is named.
+    assert "target compiled cascade vs Python step by step (batch 1): 2.000 " \
+           "(goal 3.0) NOT met" in out
+
+
+def test_report_says_when_nothing_fell_or_nothing_to_compare(capsys, tmp_path):
+    results = {**_results({"lstm": {"x": 1.0}}), "targets": [], "regressions": [],
+               "baseline": "results/old.json"}
+    run.report(results, tmp_path / "new.json")
+    assert "no ratio fell more than 20% against results/old.json" in \
+        capsys.readouterr().out
+    run.report({**results, "baseline": None}, tmp_path / "new.json")
+    assert "no committed results to compare against" in capsys.readouterr().out
