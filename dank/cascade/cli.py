@@ -90,7 +90,6 @@ def decode_config(args):
 
     if args.n < 1:
         raise DankError(f"-n must be at least 1, got {args.n}")
-    common = {"method": args.decoder, "max_len": args.max_len}
     # Spare candidates for the safety filter (and for the humour reranker).
     wanted = args.candidates if getattr(args, "rerank", None) else args.n
     if args.decoder == "greedy" and wanted > 1:
@@ -98,13 +97,13 @@ def decode_config(args):
             "greedy decoding gives one caption per picture; use -n 1 "
             "or --decoder diverse/beam/sample"
         )
-    if args.decoder == "sample":
-        common.update(temperature=args.temperature, num_return=wanted + 2)
-    elif args.decoder != "greedy":
-        beam = max(args.beam, wanted)
-        common.update(beam_size=beam, num_return=beam, temperature=args.temperature)
     try:
-        return DecodeConfig(**common)
+        return DecodeConfig(
+            method=args.decoder,
+            max_len=args.max_len,
+            beam_size=args.beam,
+            temperature=args.temperature,
+        ).returning(wanted)
     except ValueError as e:
         raise DankError(str(e)) from e
 
@@ -113,7 +112,7 @@ def _slug(name):
     return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-") or "meme"
 
 
-def _template_image(run_dir, template):
+def template_image(run_dir, template):
     """The template's own picture from the data build the run was trained on."""
     from dank.images import open_image
     from dank.run import read_run_info
@@ -162,7 +161,7 @@ def generate(args, out=sys.stdout):
     layouts = {t.id: t.boxes for t in picks}
     if picks:
         items = [
-            InputImage(t.id, downscale(_template_image(args.run, t), 1024))
+            InputImage(t.id, downscale(template_image(args.run, t), 1024))
             for t in picks
         ]
     for item in items:

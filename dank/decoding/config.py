@@ -7,6 +7,7 @@ published defaults, ``PRESETS["paper_app"]`` the settings of the authors' app.
 import dataclasses
 
 METHODS = ("greedy", "beam", "diverse", "sample")
+SPARE_SAMPLES = 2  # Extra samples drawn per input by ``returning``.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,31 @@ class DecodeConfig:
                 f"num_return ({self.num_return}) must be <= beam_size "
                 f"({self.beam_size}) for {self.method} decoding"
             )
+
+
+    def returning(self, n):
+        """This config set up to give ``n`` captions per input, with spares.
+
+        Beam methods widen the beam to at least ``n`` and return every beam;
+        sampling draws ``n + SPARE_SAMPLES`` (spares for duplicates and the safety
+        filter); greedy always gives one.
+
+        Raises:
+            ValueError: ``n`` < 1, or ``n`` > 1 with greedy decoding.
+        """
+        if n < 1:
+            raise ValueError(f"captions per input must be >= 1, got {n}")
+        if self.method == "greedy":
+            if n > 1:
+                raise ValueError(
+                    "greedy decoding gives one caption per input; ask for one, "
+                    "or use a beam method or sampling for several"
+                )
+            return self
+        if self.method == "sample":
+            return dataclasses.replace(self, num_return=n + SPARE_SAMPLES)
+        beam = max(self.beam_size, n)
+        return dataclasses.replace(self, beam_size=beam, num_return=beam)
 
 
 PRESETS = {

@@ -5,13 +5,14 @@ The combined score of a candidate caption is::
     combined = humour - novelty_weight * copied
 
 ``humour`` is the humour model's score (0..1). ``copied`` (0..1) is 1 for a
-caption that appears verbatim as a training caption, or whose normalised text
-is contained in one (the paper's "percent in data" test, top and bottom
-joined); otherwise it is the share of the caption's word 4-grams (fewer words:
-its whole text) seen in training captions. So a reranker cannot win by picking
-captions copied from the data. Captions the safety filter flags are dropped
-before ranking, so none can be returned. Equal scores are ordered by a seeded
-hash of the text: the same seed gives the same order.
+caption that appears verbatim as a training caption, or whose words occur
+consecutively inside one (the paper's "percent in data" test, made as the
+novelty metric ``dank.metrics.text.novelty`` makes it: whole words, ``<sep>``
+kept between the boxes); otherwise it is the share of the caption's word
+4-grams (fewer words: its whole text) seen in training captions. So a reranker
+cannot win by picking captions copied from the data. Captions the safety
+filter flags are dropped before ranking, so none can be returned. Equal scores
+are ordered by a seeded hash of the text: the same seed gives the same order.
 """
 
 import dataclasses
@@ -20,6 +21,11 @@ from dank.data import splits, text
 from dank.errors import DankError
 
 NGRAM = 4  # Words per n-gram in the partial-copy share.
+# Weight of the copy penalty. Humour scores of one template's candidates spread
+# over about 0.1-0.2, so 0.5 puts any verbatim copy (copied = 1) below every
+# original candidate, while a caption sharing one 4-gram in four (0.25) loses
+# only about one spread. experiments/generation/rerank.py measures its effect.
+NOVELTY_WEIGHT = 0.5
 
 
 def _words(top, bottom):
@@ -35,35 +41,36 @@ def _ngrams(words, n=NGRAM):
 class NoveltyIndex:
     """What training captions look like, for measuring how copied a caption is.
 
+    Containment uses ``dank.metrics.text.ContainmentIndex`` (the same test as
+    the novelty metric), which stays fast on any number of training captions.
+
     Args:
         train_texts: ``(top, bottom)`` pairs of the training captions.
-        substring_limit: check containment inside training captions only when
-            there are at most this many (it is a linear scan); above it, exact
-            matches and n-grams are used.
     """
 
-    def __init__(self, train_texts, substring_limit=50_000):
+    def __init__(self, train_texts):
+        from dank.metrics.text import ContainmentIndex, caption_sequence
+
         self.keys = set()
         self.ngrams = set()
-        joined = []
+        sequences = []
         for top, bottom in train_texts:
-            words = _words(top, bottom)
             self.keys.add(text.caption_key(top, bottom))
-            self.ngrams |= _ngrams(words)
-            joined.append(" ".join(words))
-        self._joined = joined if len(joined) <= substring_limit else None
+            self.ngrams |= _ngrams(_words(top, bottom))
+            sequences.append(caption_sequence(top, bottom))
+        self._contained = ContainmentIndex(sequences)
 
     def copied(self, top, bottom):
         """How much of the caption comes verbatim from training data (0..1)."""
+        from dank.metrics.text import visible_words
+
         if text.caption_key(top, bottom) in self.keys:
             return 1.0
         words = _words(top, bottom)
         if not words:
             return 0.0
-        if self._joined is not None:
-            needle = " ".join(words)
-            if any(needle in j for j in self._joined):
-                return 1.0
+        if self._contained.contains(visible_words(top, bottom)):
+            return 1.0
         grams = _ngrams(words)
         return sum(g in self.ngrams for g in grams) / len(grams)
 
@@ -83,7 +90,7 @@ def rerank(
     candidates,
     template_label,
     k,
-    novelty_weight=0.5,
+    novelty_weight=NOVELTY_WEIGHT,
     train_texts=None,
     scorer=None,
     seed=0,

@@ -6,6 +6,7 @@ DEFAULT_DATA = "data/build/starter"
 
 
 def register(commands):
+    from dank.cascade.cli import DECODERS
     from dank.language.config import PRESETS, VARIANTS
 
     p = commands.group("train").add_parser(
@@ -32,13 +33,27 @@ def register(commands):
     p.set_defaults(func=_train)
 
     p = commands.group("evaluate").add_parser(
-        "captions", help="perplexity of a run's caption model on a caption CSV",
-        description="Print JSON: n, tokens, perplexity, perplexity_per_word.",
+        "captions", help="perplexity and generation metrics of a run's caption model",
+        description="Print JSON: held-out perplexity (n, tokens, perplexity, "
+        "perplexity_per_word) of the test split or --csv, and under 'generation' "
+        "the metrics of captions generated for its templates (BLEU-1..4, "
+        "distinct-1/2, novelty, template fidelity, real-vs-generated accuracy, "
+        "flagged share, captions/s; see dank.metrics).",
     )
     p.add_argument("--run", default=constants.DEFAULT_RUN, help="run directory")
-    p.add_argument("--csv", required=True, metavar="FILE",
-                   help="CSV with template_id, top, bottom columns")
+    p.add_argument("--csv", metavar="FILE",
+                   help="CSV with template_id, top, bottom columns "
+                   "(default: the test split of the run's data build)")
+    p.add_argument("--data", help="data build (default: the one the run used)")
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--decoder", choices=DECODERS,
+                   help=f"decoder for generation (default: {DECODERS[0]}, as for "
+                   "`dank generate`)")
+    p.add_argument("--per-template", type=int, default=5, metavar="N",
+                   help="captions generated per template (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same captions")
+    p.add_argument("--no-generation", action="store_true",
+                   help="perplexity only, no generated captions")
     p.set_defaults(func=_evaluate)
 
 
@@ -68,7 +83,12 @@ def _train(args):
 def _evaluate(args):
     import json
 
-    from dank.language.evaluate import evaluate_csv
+    from dank.language.evaluate import evaluate_run
 
-    print(json.dumps(evaluate_csv(args.run, args.csv, args.batch_size), indent=2))
+    result = evaluate_run(
+        args.run, args.csv, args.batch_size, data_dir=args.data,
+        generation=not args.no_generation, decoder=args.decoder,
+        per_template=args.per_template, seed=args.seed,
+    )
+    print(json.dumps(result, indent=2))
     return 0

@@ -1,4 +1,5 @@
-"""``dank evaluate captions``: perplexity of a run's caption model on a CSV.
+"""``dank evaluate captions``: perplexity of a run's caption model on a CSV or the
+test split, and the quality of the captions it generates (``dank.metrics``).
 
 The CSV has the columns of ``../shared/data/memes/captions.csv``
 (``template_id``, ``top``, ``bottom``; others ignored; ``.csv.gz`` also read).
@@ -75,4 +76,50 @@ def evaluate_csv(run_dir, path, batch_size=256):
     result["unknown_templates"] = unknown
     result["normalisation"] = "dank.data.text.normalize: NFKC, lower case, " \
         "emoji/control removed, spaces collapsed; words split on whitespace"
+    return result
+
+
+def evaluate_run(
+    run_dir,
+    csv=None,
+    batch_size=256,
+    data_dir=None,
+    generation=True,
+    decoder=None,
+    per_template=5,
+    seed=0,
+):
+    """What ``dank evaluate captions`` prints.
+
+    Perplexity of ``csv``'s captions (``evaluate_csv``), or of the test split
+    of the run's data build when there is no CSV; with ``generation``, the
+    ``dank.metrics.generation_metrics`` of captions generated for the same
+    templates, under the key ``"generation"``.
+    """
+    if csv is not None:
+        result = evaluate_csv(run_dir, csv, batch_size)
+    else:
+        result = _evaluate_test_split(run_dir, data_dir, batch_size)
+    if generation:
+        from dank.metrics import generation_metrics
+
+        result["generation"] = generation_metrics(
+            run_dir, data_dir=data_dir, decoder=decoder,
+            per_template=per_template, seed=seed, csv=csv,
+        )
+    return result
+
+
+def _evaluate_test_split(run_dir, data_dir, batch_size):
+    from dank.data.pipeline import load_captions
+    from dank.language.load import load_caption_model
+    from dank.language.perplexity import evaluate_captions
+    from dank.run import read_run_info
+
+    data_dir = data_dir or read_run_info(run_dir).get("data") or ""
+    captions = load_captions(data_dir, "test")
+    if not captions:
+        raise DankError(f"{data_dir} has no test captions; rebuild it")
+    result = evaluate_captions(load_caption_model(run_dir), captions, batch_size)
+    result["data"] = str(data_dir)
     return result
