@@ -56,13 +56,13 @@ def template_pictures(run_dir, templates, side=MEME_SIDE):
     A template without a readable picture is left out with a warning: samples
     are a view of training, not a reason to stop it.
     """
-    from dank.cascade.cli import _template_image
+    from dank.cascade.cli import template_image
     from dank.images import downscale
 
     pictures = {}
     for template in templates:
         try:
-            pictures[template.label] = downscale(_template_image(run_dir, template),
+            pictures[template.label] = downscale(template_image(run_dir, template),
                                                  side)
         except DankError as e:
             log.warning("no sample meme for %s: %s", template.name, e)
