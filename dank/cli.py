@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "dank.humor.cli",
     "dank.export.cli",
     "dank.serve.cli",
+    "dank.rate.cli",
     "dank.doctor.cli",
 )
 

@@ -46,7 +46,8 @@ def _writer(log_dir):
 
 def _png(image):
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)  # About 3x faster than the default.
+    # The fastest zlib level: about 3x quicker than the default, for a bigger file.
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
