@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "dank.serve.cli",
     "dank.rate.cli",
     "dank.doctor.cli",
+    "dank.experiment.cli",
 )
 
 # Grouped commands: ``dank train vision``, ``dank evaluate captions``, ...
