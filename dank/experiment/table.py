@@ -1,7 +1,8 @@
 """``experiments/results/paper.md``: our variants side by side and beside the paper.
 
 One column per experiment (its results JSON, or "not run" throughout when it
-has none) and one for the paper. The paper's column quotes only what
+has none; a ``paper``-size experiment only once it has a result) and one for
+the paper. The paper's column quotes only what
 ``../shared/PAPER.md`` records: where the paper gives no number the cell says
 "not reported"; where our result was not produced it says "not run". Nothing is
 estimated or filled in.
@@ -15,6 +16,9 @@ from dank.io import read_json, write_text
 NOT_RUN = "not run"
 NOT_REPORTED = "not reported"
 TABLE_FILE = "paper.md"
+# Presets too slow for this machine: their columns appear once a result exists
+# (every experiment is listed, run or not, in the provenance table).
+OPTIONAL_PRESETS = ("paper",)
 
 
 def _fixed(digits):
@@ -131,10 +135,12 @@ def render_table(experiments, results):
     """The Markdown text of ``paper.md``.
 
     Args:
-        experiments: ``Experiment`` objects, one column each, in order.
+        experiments: ``Experiment`` objects, one column each, in order (those
+            of an ``OPTIONAL_PRESETS`` preset only when they have a result).
         results: ``{name: results dict or None}`` (``load_results``).
     """
-    names = [e.name for e in experiments]
+    names = [e.name for e in experiments
+             if results.get(e.name) or e.preset not in OPTIONAL_PRESETS]
     lines = [
         "# Our results beside the paper's",
         "",
@@ -149,7 +155,9 @@ def render_table(experiments, results):
     for label, path, fmt, paper in ROWS:
         lines.append(_row([label, *(_cell(results.get(n), path, fmt) for n in names),
                            paper]))
-    lines += ["", "Where each column comes from:", "",
+    lines += ["", "Where each column comes from (to fill a \"not run\" row: `dank "
+              "experiment run NAME`; the paper-size ones, meant for a GPU: "
+              "`PAPER_SIZE=paper make paper`):", "",
               _row(["experiment", "variant", "preset", "overrides", "data build",
                     "decoder", "machine", "date"]),
               _row(["---"] * 8)]
@@ -178,8 +186,13 @@ def _overrides(overrides):
 
 def write_table(experiments, results_dir):
     """Writes ``results_dir/paper.md`` atomically and returns its path."""
+    from dank.language.config import VARIANTS
+
     if not experiments:
         raise DankError("no experiments to tabulate")
+    # Ours first, then the paper's (a), (b), (c); the optional sizes last.
+    experiments = sorted(experiments, key=lambda e: (
+        e.preset in OPTIONAL_PRESETS, VARIANTS.index(e.variant), e.name))
     results = load_results(experiments, results_dir)
     path = Path(results_dir) / TABLE_FILE
     write_text(path, render_table(experiments, results))

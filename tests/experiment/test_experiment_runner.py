@@ -73,7 +73,11 @@ def test_tiny_experiment_writes_results_and_table(tmp_path, tiny_run, tiny_data)
     vision = json.loads((tiny_run / "vision" / "metrics.json").read_text())
     assert saved["vision"]["val_top1"] == vision["val_top1"]
 
-    text = write_table([ours, never], results).read_text()
+    big = experiment("template-big", tmp_path / "no-run", tiny_data, preset="paper")
+    text = write_table([ours, never, big], results).read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| metric"))
+    assert "attention-tiny" in header and "template-big" not in header
+    assert "| template-big | template | paper | none |" in text
     rows = table_rows(text)
     assert set(rows) == {r[0] for r in ROWS}
     for label, cells in rows.items():
