@@ -3,6 +3,8 @@
 This is the one path every generated caption takes on its way out, so the
 safety filter sits here: a flagged caption is dropped and more are drawn with a
 new seed, never shown (``safety=False`` exists for research, with a warning).
+The resampling loop itself is ``dank.safety.resample.collect_captions``, which
+the exported models' runner shares.
 """
 
 import logging
@@ -14,10 +16,9 @@ import numpy as np
 from dank import constants
 from dank.errors import DankError
 from dank.safety import default_filter
+from dank.safety.resample import MAX_ROUNDS, collect_captions  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-MAX_ROUNDS = 6  # Decoding rounds per image before giving up on N clean captions.
 
 
 @dataclass
@@ -45,12 +46,6 @@ class Meme:
             **({} if self.humor is None else {"humor": round(self.humor, 4)}),
             "file": None if file is None else str(file),
         }
-
-
-def _texts(values):
-    return [
-        v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values
-    ]
 
 
 class MemeGenerator:
@@ -102,16 +97,22 @@ class MemeGenerator:
         self.catalogue = classifier.catalogue
         self.image_size = classifier.image_size
         self.config = decode_config
-        self.cascade = Cascade(
-            classifier.model,
-            captioner,
-            vocab.tokens,
-            classifier.threshold,
-            classifier.image_size,
-            decode_config,
-            fallback=fallback,
-            mix_top_k=mix_top_k,
-        )
+
+        def cascade(config):
+            return Cascade(
+                classifier.model,
+                captioner,
+                vocab.tokens,
+                classifier.threshold,
+                classifier.image_size,
+                config,
+                fallback=fallback,
+                mix_top_k=mix_top_k,
+            )
+
+        self._new_cascade = cascade
+        self.cascade = cascade(decode_config)
+        self._cascades = {decode_config: self.cascade}
         self.safety = default_filter() if safety else None
         if not safety:
             log.warning(
@@ -138,36 +139,15 @@ class MemeGenerator:
     def _clean(self, top, bottom):
         return self.safety is None or not self.safety.is_flagged(top, bottom)
 
-    def _collect(self, decode_round, n, seed):
-        """Runs ``decode_round(seed) -> (tops [B,N], bottoms, scores)`` until every
-        row has ``n`` distinct clean captions or the rounds run out."""
-        picked, seen = None, None
-        for round_ in range(MAX_ROUNDS):
-            tops, bottoms, scores = decode_round(np.array([seed, round_], np.int32))
-            if picked is None:
-                picked = [[] for _ in range(len(tops))]
-                seen = [set() for _ in range(len(tops))]
-            for row, (ts, bs, ss) in enumerate(zip(tops, bottoms, scores)):
-                for top, bottom, score in sorted(
-                    zip(_texts(ts), _texts(bs), ss), key=lambda t: -t[2]
-                ):
-                    key = (top, bottom)
-                    if (
-                        len(picked[row]) < n
-                        and key not in seen[row]
-                        and (top or bottom)
-                        and self._clean(top, bottom)
-                    ):
-                        seen[row].add(key)
-                        picked[row].append((top, bottom, float(score)))
-            if all(len(p) >= n for p in picked) or self.config.method in (
-                "greedy",
-                "beam",
-            ):
-                break  # Deterministic decoders give the same captions again.
-        return picked
+    def cascade_for(self, decode_config=None):
+        """The cascade that decodes with ``decode_config`` (default: the one this
+        generator was made with); every cascade shares the loaded models."""
+        config = decode_config or self.config
+        if config not in self._cascades:
+            self._cascades[config] = self._new_cascade(config)
+        return self._cascades[config]
 
-    def for_images(self, images, n=1, seed=0, template=None):
+    def for_images(self, images, n=1, seed=0, template=None, decode_config=None):
         """Captions encoded pictures; returns one list of ``Meme`` per picture.
 
         Args:
@@ -175,13 +155,17 @@ class MemeGenerator:
             n: captions wanted per picture.
             seed: decoding seed (same seed, same captions).
             template: a template id or name to use instead of the classifier's guess.
+            decode_config: decode with this ``DecodeConfig`` instead of the
+                generator's own (``dank serve`` picks the decoder per request).
         """
         import tensorflow as tf
 
         if not images:
             return []
+        config = decode_config or self.config
+        cascade = self.cascade_for(config)
         batch = tf.constant([data for _, data in images])
-        found = self.cascade.classify(batch)
+        found = cascade.classify(batch)
         probs = found["probs"].numpy()
         known = found["known"].numpy()
         if template is not None:
@@ -190,17 +174,19 @@ class MemeGenerator:
             labels = [chosen.label] * len(images)
             known = np.ones(len(images), bool)
         else:
-            weights = self.cascade.template_weights(found["probs"])
+            weights = cascade.template_weights(found["probs"])
             labels = probs.argmax(axis=-1).tolist()
 
         def decode_round(round_seed):
-            out = self.cascade.caption(
+            out = cascade.caption(
                 weights, found["embedding"], tf.constant(known), round_seed
             )
             return out["top"].numpy(), out["bottom"].numpy(), out["scores"].numpy()
 
         wanted = self.candidates if self.rerank else n
-        picked = self._collect(decode_round, max(n, wanted), seed)
+        picked = collect_captions(
+            decode_round, max(n, wanted), seed, config.method, self._clean
+        )
         memes = []
         for (name, _), label, is_known, rows in zip(images, labels, known, picked):
             entry = self.catalogue[int(label)]

@@ -9,6 +9,8 @@ The folder written holds::
     dank_onnx.json      vocabulary, catalogue, threshold, decoder settings
     template_images.npy (image-conditioned caption variants only)
     ort_runner.py       numpy + onnxruntime runner (a copy of dank.export.ort_runner)
+    safety_filter.py, safety_resample.py, lexicon.txt
+                        the runner's safety filter (copies from dank/safety/)
 
 Workarounds, each with its reason:
 
@@ -85,6 +87,7 @@ def write_onnx(parts, folder, decode_config, mix_top_k=1, opset=OPSET,
     """
     from dank.export import ort_runner
     from dank.export.savedmodel import MANIFEST_FILE, state_specs, write_savedmodel
+    from dank.safety import filter as filter_module
 
     progress = progress or Progress("export", mode="off")
     folder = Path(folder)
@@ -114,6 +117,9 @@ def write_onnx(parts, folder, decode_config, mix_top_k=1, opset=OPSET,
                 np.asarray(template_images, np.float32))
     write_json(folder / ort_runner.MANIFEST_FILE, manifest)
     shutil.copyfile(ort_runner.__file__, folder / "ort_runner.py")
+    safety = Path(filter_module.__file__).parent
+    for copy, original in ort_runner.SAFETY_FILES.items():
+        shutil.copyfile(safety / original, folder / copy)
     return folder
 
 

@@ -5,6 +5,12 @@ export copies it into the ONNX folder, so ``from ort_runner import OnnxCascade``
 works wherever numpy and onnxruntime are installed (Pillow too, but only for
 ``load_pixels``).
 
+Captions pass the safety filter here as everywhere else: ``OnnxCascade``
+resamples flagged ones with ``dank.safety.resample.collect_captions``, the
+code ``dank generate`` uses, over ``dank.safety.filter``'s lexicon. The export
+copies those two modules and the lexicon beside this file (``SAFETY_FILES``);
+``no_filter=True`` turns the filter off, with a warning, for research.
+
 Why the decoding loops live here and not in the ONNX files: the TF decoders
 are one ``tf.while_loop`` each, and tf2onnx does not convert such loops
 faithfully (``tf.one_hot`` with a scalar index inside a while loop gives an
@@ -18,6 +24,7 @@ seed draws the same noise here; tests check that the tokens match TF's.
 """
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -25,7 +32,22 @@ from typing import NamedTuple
 import numpy as np
 import onnxruntime as ort
 
+if __package__:  # dank.export.ort_runner, inside the package.
+    from dank.safety.filter import default_filter
+    from dank.safety.resample import collect_captions
+else:  # ort_runner.py in an ONNX export folder, beside its copies.
+    from safety_filter import default_filter
+    from safety_resample import collect_captions
+
+log = logging.getLogger(__name__)
+
 MANIFEST_FILE = "dank_onnx.json"
+# The files of dank/safety/ the export copies beside this one: copy -> original.
+SAFETY_FILES = {
+    "safety_filter.py": "filter.py",
+    "safety_resample.py": "resample.py",
+    "lexicon.txt": "lexicon.txt",
+}
 NEG_INF = np.float32(-np.inf)
 METHODS = ("greedy", "beam", "diverse", "sample")
 
@@ -307,13 +329,20 @@ def split_top_bottom(tokens, vocab, ids):
 class OnnxCascade:
     """The cascade of an ONNX export: classify pixels, caption, generate.
 
+    Every caption returned has passed the safety filter: flagged (and empty or
+    repeated) captions are dropped and more are decoded with new seeds, as
+    ``dank generate`` does, so a row may hold fewer than N captions (see
+    ``caption``).
+
     Args:
         export_dir: a ``dank export --format onnx`` folder.
         providers: onnxruntime execution providers (default: CPU).
         threads: intra-op threads per session (0: onnxruntime decides).
+        no_filter: return the decoder's raw captions, offensive ones included
+            (research only; it logs a warning).
     """
 
-    def __init__(self, export_dir, providers=None, threads=0):
+    def __init__(self, export_dir, providers=None, threads=0, no_filter=False):
         self.dir = Path(export_dir)
         self.manifest = json.loads((self.dir / MANIFEST_FILE).read_text("utf-8"))
         options = ort.SessionOptions()
@@ -331,6 +360,11 @@ class OnnxCascade:
         self.n_state = self.manifest["n_state"]
         images = self.dir / "template_images.npy"
         self.template_images = np.load(images) if images.is_file() else None
+        self.safety = None if no_filter else default_filter()
+        if no_filter:
+            log.warning(
+                "safety filter OFF: captions may be offensive (research use only)"
+            )
 
     def decode_config(self, **changes):
         """The export's decoder settings with ``changes`` applied."""
@@ -371,13 +405,54 @@ class OnnxCascade:
 
         Returns:
             dict of tokens int32 [B, N, L], scores, lengths [B, N], top and
-            bottom (object arrays of str [B, N]).
+            bottom (object arrays of str [B, N]) and found int [B]: how many of
+            a row's N slots hold a caption. With the filter on (the default)
+            those come first, clean and distinct, and the rest are empty
+            (score -inf, length 0): round 0 decodes with ``seed`` and round r
+            with ``[seed, r]``, as ``dank generate`` does, until N are found or
+            the rounds run out.
         """
         config = self.decode_config(**settings)
         state = self.initial_state(template_weights, image_embedding)
+        if self.safety is None:
+            out = self._decode(state, config, seed)
+            return {**out, "found": np.full(len(out["top"]), out["top"].shape[1])}
+        return self._clean_captions(state, config, as_seed(seed))
+
+    def _decode(self, state, config, seed):
         out = decode(self.step, state, config, self.ids, seed)
         top, bottom = split_top_bottom(out.tokens, self.vocab, self.ids)
         return {**out._asdict(), "top": top, "bottom": bottom}
+
+    def _clean_captions(self, state, config, seed):
+        """``caption`` with the safety filter: ``collect_captions`` over rounds."""
+        n = 1 if config["method"] == "greedy" else config["num_return"]
+
+        def decode_round(round_seed):
+            shifted = (int(seed[1]) + int(round_seed[1])) & 0x7FFFFFFF
+            out = self._decode(state, config, np.array([seed[0], shifted], np.int32))
+            return (out["top"], out["bottom"], out["scores"], out["tokens"],
+                    out["lengths"])
+
+        picked = collect_captions(
+            decode_round, n, int(seed[0]), config["method"],
+            lambda top, bottom: not self.safety.is_flagged(top, bottom),
+        )
+        rows = len(picked)
+        out = {
+            "tokens": np.full((rows, n, config["max_len"]), self.ids["pad"], np.int32),
+            "scores": np.full((rows, n), NEG_INF, np.float32),
+            "lengths": np.zeros((rows, n), np.int32),
+            "top": np.full((rows, n), "", object),
+            "bottom": np.full((rows, n), "", object),
+            "found": np.array([len(p) for p in picked]),
+        }
+        for row, captions in enumerate(picked):
+            for slot, (top, bottom, score, tokens, length) in enumerate(captions):
+                out["top"][row, slot], out["bottom"][row, slot] = top, bottom
+                out["scores"][row, slot], out["tokens"][row, slot] = score, tokens
+                out["lengths"][row, slot] = length
+        return out
 
     def caption_template(self, template_ids, seed=0, **settings):
         """Captions for catalogue labels ``template_ids`` [B] (no picture)."""

@@ -10,12 +10,16 @@ from being flagged. A listed term is caught:
 * in leetspeak ("sh1t", "@ss", "b!tch");
 * spelt out letter by letter ("f u c k");
 * split across the top and bottom boxes ("fu" / "ck").
+
+The module needs only the standard library: the ONNX export copies it (as
+``safety_filter.py``) and ``lexicon.txt`` beside its numpy runner.
 """
 
 import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 LEET = str.maketrans(
     {
@@ -121,10 +125,18 @@ class SafetyFilter:
         return bool(self.check(top, bottom))
 
 
+def _bundled(name):
+    """A data file of this package, or the file beside this module when it was
+    copied out of the package (an ONNX export)."""
+    if __package__:
+        return resources.files(__package__) / name
+    return Path(__file__).with_name(name)
+
+
 def load_lexicon(path=None):
     """Reads ``(category, term)`` pairs from ``path`` (default: the bundled lexicon)."""
     if path is None:
-        text = (resources.files("dank.safety") / "lexicon.txt").read_text("utf-8")
+        text = _bundled("lexicon.txt").read_text("utf-8")
     else:
         with open(path, encoding="utf-8") as f:
             text = f.read()

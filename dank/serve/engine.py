@@ -11,7 +11,6 @@ threads, in parallel with the model.
 
 import argparse
 import concurrent.futures
-import copy
 import logging
 import queue
 import secrets
@@ -81,12 +80,14 @@ class Engine:
         if config.decoder not in DECODERS:
             raise DankError(f"decoder must be one of {', '.join(DECODERS)}, "
                             f"got {config.decoder!r}")
-        base = MemeGenerator(run_dir, decode_config_for(config.decoder, config.max_n),
-                             safety=True)
-        self.catalogue = base.catalogue
-        self.image_size = base.image_size
+        # One generator (one copy of the models); each decoder gets its own
+        # compiled cascade inside it (``MemeGenerator.cascade_for``).
+        self.generator = MemeGenerator(
+            run_dir, decode_config_for(config.decoder, config.max_n), safety=True
+        )
+        self.catalogue = self.generator.catalogue
+        self.image_size = self.generator.image_size
         self.by_id = {t.id: t for t in self.catalogue}
-        self._generators = {config.decoder: base}
         self._pictures = {}  # template id -> Picture
         self._thumbs = {}  # template id -> JPEG bytes
         self._cache_lock = threading.Lock()
@@ -125,14 +126,14 @@ class Engine:
 
     def template_picture(self, template):
         """The template's own picture with its text boxes (cached)."""
-        from dank.cascade.cli import _template_image
+        from dank.cascade.cli import template_image
         from dank.images import downscale, to_jpeg
 
         with self._cache_lock:
             picture = self._pictures.get(template.id)
         if picture is None:
             try:
-                image = downscale(_template_image(self.run_dir, template),
+                image = downscale(template_image(self.run_dir, template),
                                   self.config.meme_side)
             except DankError as e:
                 raise ApiError(404, "template_image_missing", str(e)) from e
@@ -192,26 +193,6 @@ class Engine:
                            f"the model did not answer within {timeout:g} s; the "
                            "server is busy, try again") from None
 
-    def _generator(self, decoder):
-        """The run's generator for ``decoder``, sharing the loaded models."""
-        from dank.cascade.module import Cascade
-
-        gen = self._generators.get(decoder)
-        if gen is None:
-            base = self._generators[self.config.decoder]
-            config = decode_config_for(decoder, self.config.max_n)
-            old = base.cascade
-            gen = copy.copy(base)
-            gen.config = config
-            gen.cascade = Cascade(
-                old.classifier, old.captioner,
-                [t.decode("utf-8") for t in old.vocab.numpy()],
-                old.threshold, old.image_size, config,
-                fallback=old.fallback, mix_top_k=old.mix_top_k,
-            )
-            self._generators[decoder] = gen
-        return gen
-
     def _work(self):
         pending = deque()
         window = self.config.batch_window_ms / 1000.0
@@ -244,9 +225,10 @@ class Engine:
             return
         decoder, template_id, seed = key
         try:
-            memes = self._generator(decoder).for_images(
+            memes = self.generator.for_images(
                 [(j.name, j.encoded) for j in jobs],
                 n=max(j.n for j in jobs), seed=seed, template=template_id,
+                decode_config=decode_config_for(decoder, self.config.max_n),
             )
         except Exception as e:  # Handed to the request threads, which log it.
             for job in jobs:

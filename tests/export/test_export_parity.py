@@ -38,8 +38,9 @@ def loaded(exported):
 
     from dank.export.ort_runner import OnnxCascade
 
+    # Parity of the decoders themselves: the raw captions, before the filter.
     return tf.saved_model.load(str(exported["savedmodel"])), OnnxCascade(
-        exported["onnx"]
+        exported["onnx"], no_filter=True
     )
 
 
@@ -188,6 +189,8 @@ print(json.dumps({{
 
 
 def test_onnx_folder_runs_standalone(exported):
+    from dank.safety import default_filter
+
     folder = exported["onnx"]
     code = """
 import json, sys
@@ -197,7 +200,7 @@ m = OnnxCascade(".")
 pixels = np.zeros((2, m.image_size, m.image_size, 3), np.float32)
 out = m.generate(pixels, seed=1, method="beam")
 heavy = [k for k in ("tensorflow", "keras", "dank") if k in sys.modules]
-print(json.dumps({"heavy": heavy,
+print(json.dumps({"heavy": heavy, "terms": len(m.safety.terms),
                   "top": [list(map(str, r)) for r in out["top"]]}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
@@ -205,4 +208,43 @@ print(json.dumps({"heavy": heavy,
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
+    # The filter runs there, with the bundled lexicon copied beside the runner.
+    assert result["terms"] == len(default_filter().terms) > 0
     assert len(result["top"]) == 2
+
+
+@pytest.mark.parametrize("method", ["sample", "diverse"])
+def test_runner_never_returns_a_flagged_caption(exported, parts, caplog, method):
+    """The runner's output passes the same filter and resampling as `dank
+    generate`: here the tiny model's favourite word stands in for a slur."""
+    from collections import Counter
+
+    from dank.export.ort_runner import OnnxCascade, split_top_bottom
+    from dank.safety.filter import SafetyFilter
+
+    ids = np.arange(len(parts.catalogue))
+    settings = dict(seed=3, method=method, num_return=3, beam_size=3)
+    with caplog.at_level("WARNING"):
+        raw = OnnxCascade(exported["onnx"], no_filter=True)
+    assert "safety filter OFF" in caplog.text
+    before = raw.caption_template(ids, **settings)
+    words = Counter(
+        w for t, b in zip(before["top"].ravel(), before["bottom"].ravel())
+        for w in f"{t} {b}".split()
+    )
+    banned = words.most_common(1)[0][0]
+    runner = OnnxCascade(exported["onnx"])
+    runner.safety = SafetyFilter([("profanity", banned)])  # A forced lexicon hit.
+    after = runner.caption_template(ids, **settings)
+    shown = [
+        (after["top"][row, slot], after["bottom"][row, slot])
+        for row, found in enumerate(after["found"])
+        for slot in range(found)
+    ]
+    assert any(runner.safety.is_flagged(t, b) for t, b in zip(
+        before["top"].ravel(), before["bottom"].ravel()))
+    assert shown and not any(runner.safety.is_flagged(t, b) for t, b in shown)
+    assert len(set(shown)) == len(shown)  # Distinct, as dank generate's.
+    # The tokens returned are those of the captions returned.
+    top, _ = split_top_bottom(after["tokens"], runner.vocab, runner.ids)
+    np.testing.assert_array_equal(top, after["top"])

@@ -125,3 +125,52 @@ def test_runner_imports_neither_tensorflow_nor_keras():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+class FakeCascade(ort_runner.OnnxCascade):
+    """``OnnxCascade`` over the fake step model instead of ONNX sessions."""
+
+    def __init__(self, no_filter=False):  # No export folder to read.
+        self.manifest = {"decode_config": dict(
+            method="sample", max_len=8, num_return=3, temperature=1.0, top_k=0,
+            top_p=1.0, suppress_unk=True, length_penalty=0.0, beam_size=3,
+            top_words=100)}
+        self.ids = IDS
+        self.vocab = [*constants.SPECIAL_TOKENS] + [f"w{i}" for i in range(6, VOCAB)]
+        self.safety = None if no_filter else ort_runner.default_filter()
+
+    def initial_state(self, template_weights, image_embedding):
+        return [initial_state()]
+
+    def step(self, tokens, state):
+        return np_step(tokens, state)
+
+
+@pytest.mark.parametrize("method", ["sample", "diverse"])
+def test_runner_resamples_flagged_captions(method):
+    from collections import Counter
+
+    from dank.safety.filter import SafetyFilter
+
+    raw = FakeCascade(no_filter=True).caption(None, None, seed=5, method=method)
+    assert list(raw["found"]) == [3, 3, 3]
+    words = Counter(w for t, b in zip(raw["top"].ravel(), raw["bottom"].ravel())
+                    for w in f"{t} {b}".split())
+    banned = SafetyFilter([("profanity", words.most_common(1)[0][0])])
+    runner = FakeCascade()
+    runner.safety = banned  # A forced lexicon hit on the model's favourite word.
+    got = runner.caption(None, None, seed=5, method=method)
+    shown = [(got["top"][r, s], got["bottom"][r, s])
+             for r in range(3) for s in range(got["found"][r])]
+    assert any(banned.is_flagged(t, b) for t, b in zip(raw["top"].ravel(),
+                                                       raw["bottom"].ravel()))
+    assert shown and not any(banned.is_flagged(t, b) for t, b in shown)
+    # Slots past ``found`` are empty; tokens and text agree in the others.
+    top, bottom = ort_runner.split_top_bottom(got["tokens"], runner.vocab, IDS)
+    np.testing.assert_array_equal(top, got["top"])
+    np.testing.assert_array_equal(bottom, got["bottom"])
+    for r in range(3):
+        assert np.all(got["scores"][r, got["found"][r]:] == -np.inf)
+    # The same seed gives the same captions.
+    again = runner.caption(None, None, seed=5, method=method)
+    np.testing.assert_array_equal(again["tokens"], got["tokens"])

@@ -204,3 +204,20 @@ def test_internal_errors_hide_details(engine, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_decoders_share_one_generator_and_its_models(engine):
+    from dank.serve.engine import decode_config_for
+
+    # Greedy captions from the tiny model may be empty (then filtered out):
+    # what matters here is which cascade ran.
+    first = engine.template_picture(engine.catalogue[0])
+    memes = engine.caption(first, 1, "greedy", None, 4, timeout=600)
+    assert len(memes) <= 1
+    greedy = engine.generator.cascade_for(decode_config_for("greedy", 1))
+    default = engine.generator.cascade
+    assert greedy is not default and greedy.decode_config.method == "greedy"
+    assert greedy.classifier is default.classifier
+    assert greedy.captioner is default.captioner
+    again = engine.generator.cascade_for(decode_config_for("greedy", 1))
+    assert again is greedy  # Built once, then reused.
