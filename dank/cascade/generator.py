@@ -16,7 +16,7 @@ import numpy as np
 from dank import constants
 from dank.errors import DankError
 from dank.safety import default_filter
-from dank.safety.resample import MAX_ROUNDS, collect_captions  # noqa: F401
+from dank.safety.resample import collect_captions
 
 log = logging.getLogger(__name__)
 

@@ -268,16 +268,16 @@ def sample_captions(run_dir, data_dir, n_templates=GENERATE_TEMPLATES,
     diverse = DecodeConfig(method="diverse", beam_size=5, num_return=5,
                            temperature=1.3, max_len=25)
     greedy = DecodeConfig(method="greedy", max_len=25, suppress_unk=False)
+    generator = MemeGenerator(run_dir, diverse)  # Loaded once for both decoders.
+    ranked = sorted(generator.catalogue, key=lambda t: -t.n_captions)
+    chosen = ranked[:n_templates]
+    pictures = template_pictures(data_dir, {t.label for t in chosen})
     out = []
     for config, n in ((diverse, per_template), (greedy, 1)):
-        generator = MemeGenerator(run_dir, config)
-        ranked = sorted(generator.catalogue, key=lambda t: -t.n_captions)
-        chosen = ranked[:n_templates]
-        pictures = template_pictures(data_dir, {t.label for t in chosen})
         samples = []
         for t in chosen:
             memes = generator.for_images([(t.id, pictures[t.label])], n=n, seed=seed,
-                                         template=t.id)[0]
+                                         template=t.id, decode_config=config)[0]
             samples += [symptoms.Sample(t.id, m.top, m.bottom) for m in memes]
         out.append(samples)
     return out[0], out[1]
