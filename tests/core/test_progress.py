@@ -129,13 +129,13 @@ def test_data_build_shows_progress_on_a_terminal(tiny_source, tmp_path, monkeypa
 
 def test_steps_show_their_stage_and_errors_say_stopped():
     stream, clock = Tty(), Clock()
-    with pytest.raises(RuntimeError):
-        with Progress("export", 3, "steps", stream=stream, clock=clock) as bar:
-            with bar.step("first"):
-                clock.now += 1
-            with bar.step("second"):
-                clock.now += 1
-                assert "1/3 steps  second" in bar.describe()
-                raise RuntimeError("conversion failed")
+    bar = Progress("export", 3, "steps", stream=stream, clock=clock)
+    with pytest.raises(RuntimeError), bar:
+        with bar.step("first"):
+            clock.now += 1
+        with bar.step("second"):
+            clock.now += 1
+            assert "1/3 steps  second" in bar.describe()
+            raise RuntimeError("conversion failed")
     last = stream.getvalue().split("\r")[-1]
     assert "1/3 steps" in last and "stopped after 0:02" in last
