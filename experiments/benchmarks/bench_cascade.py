@@ -23,7 +23,7 @@ random weights (speed depends on shapes only); a random caption model is made
 never to end early, so it decodes all 25 tokens, the worst case.
 
 Usage: python experiments/benchmarks/bench_cascade.py [--quick] [--preset cpu]
-    [--run runs/default] [--random]
+    [--run runs/default] [--random] [--repeats 30]
 """
 
 import tempfile
@@ -158,6 +158,7 @@ def main(argv=None):
     parser.add_argument("--preset", default="cpu", choices=("tiny", "cpu", "paper"))
     parser.add_argument("--random", action="store_true",
                         help="random weights even when --run has a trained run")
+    parser.add_argument("--repeats", type=int, help="batch-1 latency samples")
     args = parser.parse_args(argv)
 
     import io
@@ -169,7 +170,7 @@ def main(argv=None):
 
     config = DecodeConfig(method="beam", beam_size=BEAM, max_len=MAX_LEN)
     cascade, random = build_cascade(args, config)
-    repeats = 6 if args.quick else 30
+    repeats = args.repeats or (6 if args.quick else 30)
     throughput_repeats = 2 if args.quick else 5
     seed = tf.constant([0, 0], tf.int32)
     pictures = common.pictures(32)

@@ -56,19 +56,10 @@ CHILD_LEVERS = (
 )
 
 
-def tied_available():
-    """Whether this checkout's caption model has the ``tie_embeddings`` switch."""
-    import dataclasses
-
-    from dank.language.config import LanguageConfig
-
-    return "tie_embeddings" in {f.name for f in dataclasses.fields(LanguageConfig)}
-
-
 def flops_per_item(model, what, length):
     """Forward+backward FLOPs per token (train) or per caption (beam)."""
     c, v = model.config, model.vocab_size
-    if getattr(c, "tie_embeddings", False):  # h -> E, then E -> V.
+    if c.tie_embeddings:  # h -> E, then E -> V.
         token = common.caption_flops(c.units, c.embedding_dim, 0) + 2 * (
             c.units * c.embedding_dim + c.embedding_dim * v)
     else:
@@ -152,11 +143,14 @@ def in_process_levers(args):
         levers["XLA on the model step only"] = {"step_jit": True}
     levers[f"batch {2 * b}"] = {"batch": 2 * b}
     levers[f"batch {4 * b}"] = {"batch": 4 * b}
-    if tied_available():
-        levers["tied embeddings"] = {"tie_embeddings": True}
-        if args.what == "beam":
-            levers["tied, table not transposed per step"] = {
-                "tie_embeddings": True, "transpose_b": True}
+    from dank.language.config import get_preset
+
+    tied = get_preset(args.preset).tie_embeddings  # The lever flips the preset's.
+    levers["untied output layer" if tied else "tied embeddings"] = {
+        "tie_embeddings": not tied}
+    if args.what == "beam":
+        levers["tied, table not transposed per step"] = {
+            "tie_embeddings": True, "transpose_b": True}
     return levers
 
 

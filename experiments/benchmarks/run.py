@@ -3,11 +3,13 @@
     python experiments/benchmarks/run.py [--quick] [--only NAME ...]
         [--run runs/default] [--data data/build/starter] [--list]
 
-Measures the fp32 matmul ceiling (numpy and TensorFlow, 4096x4096) once at the
-start, then runs each ``bench_*.py`` in its own subprocess with that ceiling,
-so every fraction-of-ceiling in the run shares one denominator, each script
-starts with a fresh TensorFlow, and the child's peak memory is its own
-(``os.wait4``). Writes ``results/<date>-<machine>[-quick].json`` (with
+Measures the fp32 matmul ceiling (numpy and TensorFlow, 4096x4096) at the
+start, then runs each ``bench_*.py`` in its own subprocess with the ceiling
+measured again just before it (``ceiling_before`` in its result): on a shared
+machine the load moves during a 15-minute run, and a fraction taken against a
+ceiling from minutes earlier would say more about the neighbours than about
+the code. Each script starts with a fresh TensorFlow, and the child's peak
+memory is its own (``os.wait4``). Writes ``results/<date>-<machine>[-quick].json`` (with
 ``-only-NAMES`` added for an ``--only`` run) and a
 Markdown summary beside it, then compares every ratio with the last committed
 results file (same mode and machine preferred) and prints the ratios that fell
@@ -15,8 +17,9 @@ more than 20%. The exit status is 0 even then: a noisy machine should not
 fail a build, but the list is printed where it cannot be missed.
 
 ``--quick`` (~2 min) runs the cheaper cases of the cheaper benchmarks; the full
-suite (~15 min) adds XLA, the paper-size caption training, batch 1 decoding,
-the ONNX export comparison and the server load test.
+suite (~15 min) adds XLA, the paper-size caption training, vision and cascade
+(224 px, random weights), batch 1 decoding, the ONNX export comparison and the
+server load test.
 """
 
 import argparse
@@ -63,7 +66,8 @@ SUITE = (
     Bench("vision_paper", "bench_vision.py",
           ("--preset", "paper", "--no-xla", "--steps", "3"), quick=False),
     Bench("cascade", "bench_cascade.py", ("--preset", "cpu"), needs_run=True),
-    Bench("cascade_paper", "bench_cascade.py", ("--preset", "paper"), quick=False),
+    Bench("cascade_paper", "bench_cascade.py", ("--preset", "paper", "--repeats", "10"),
+          quick=False),
     Bench("export", "bench_export.py", needs_run=True, quick=False),
     Bench("serve", "bench_serve.py", ("--clients", "4"), ("--requests", "48"),
           quick=False, needs_run=True),
@@ -128,8 +132,8 @@ def run_bench(bench, args, ceiling, tmp):
 
 
 def measure_ceiling(quick):
-    """The run's fp32 matmul ceilings (numpy and TensorFlow) in GFLOP/s."""
-    repeats = 3 if quick else 7
+    """The fp32 matmul ceilings (numpy and TensorFlow) in GFLOP/s, now."""
+    repeats = 2 if quick else 7
     return {
         "size": common.CEILING_SIZE,
         "numpy": common.numpy_matmul_rate(repeats=repeats),
@@ -148,6 +152,8 @@ def main(argv=None):
     parser.add_argument("--data", default="data/build/starter", help="a data build")
     parser.add_argument("--out-dir", default=str(RESULTS), help="results folder")
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
+    parser.add_argument("--note", default="",
+                        help="recorded in the results, e.g. 'shared machine, busy'")
     args = parser.parse_args(argv)
     if args.list:
         for b in SUITE:
@@ -176,13 +182,18 @@ def main(argv=None):
         "quick": args.quick,
         "only": args.only,
         "run": args.run,
+        "note": args.note,
         "ceiling": ceiling,
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "benchmarks": {},
     }
     with tempfile.TemporaryDirectory(prefix="dank-bench.") as tmp:
         for bench in selected:
-            results["benchmarks"][bench.name] = run_bench(bench, args, ceiling, tmp)
+            before = measure_ceiling(quick=True)
+            result = run_bench(bench, args, before, tmp)
+            result["ceiling_before"] = {k: round(before[k]["median"], 2)
+                                        for k in ("numpy", "tf")}
+            results["benchmarks"][bench.name] = result
     # A second ceiling at the end shows whether the machine's load changed
     # during the run (another process on the shared cores), which would make
     # the fractions of the start ceiling unreliable.

@@ -97,11 +97,14 @@ def committed_results(folder, root):
 
 
 def pick_baseline(candidates, quick, machine):
-    """The candidate to compare against: same mode, then same machine, then
-    the newest (file names start with the date). None when there are none."""
+    """The candidate to compare against: same mode, then steady (its ceiling
+    moved at most ``THRESHOLD`` during the run: a busy machine's fractions
+    would flag false regressions), then same machine, then the newest (file
+    names start with the date). None when there are none."""
     def rank(item):
         path, results = item
         return (bool(results.get("quick")) == quick,
+                abs(results.get("ceiling_drift") or 0) <= THRESHOLD,
                 results.get("machine_slug") == machine, Path(path).name)
 
     return max(candidates, key=rank, default=None)
@@ -191,9 +194,13 @@ def markdown(results):
         f"Ceiling (fp32 {c['size']}x{c['size']} matmul, start of run): numpy "
         f"{_num(c['numpy']['median'])} GFLOP/s (min {_num(c['numpy']['min'])}, max "
         f"{_num(c['numpy']['max'])}), TensorFlow {_num(c['tf']['median'])} GFLOP/s. "
-        f"Suite wall time {_num(results['wall_s'], 1)} s.",
+        f"Suite wall time {_num(results['wall_s'], 1)} s. Each benchmark's "
+        "fractions are of the ceiling measured again just before it (in its "
+        "section) when the run recorded one.",
         "",
     ]
+    if results.get("note"):
+        lines += [f"Note: {results['note']}", ""]
     drift = results.get("ceiling_drift")
     if drift is not None:
         end = _num(results["ceiling_end"]["numpy"]["median"])
@@ -241,8 +248,11 @@ def markdown(results):
             lines.append(f"**{status}** after {_num(bench.get('wall_s'), 1)} s: "
                          f"`{(bench.get('error') or '').strip()[-300:]}`")
             continue
+        before = bench.get("ceiling_before")
         lines.append(f"{_num(bench.get('wall_s'), 1)} s, peak memory "
-                     f"{_num(bench.get('peak_rss_mib'), 1)} MiB. Params: `"
+                     f"{_num(bench.get('peak_rss_mib'), 1)} MiB"
+                     + (f", ceiling just before it: numpy {_num(before['numpy'])} "
+                        f"GFLOP/s" if before else "") + ". Params: `"
                      f"{json.dumps(bench.get('params', {}), sort_keys=True)}`")
         lines += ["", "| ratio (higher is better) | value |", "|---|---|"]
         for key, value in bench.get("ratios", {}).items():

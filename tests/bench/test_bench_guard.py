@@ -46,3 +46,20 @@ def test_report_says_when_nothing_fell_or_nothing_to_compare(capsys, tmp_path):
         capsys.readouterr().out
     run.report({**results, "baseline": None}, tmp_path / "new.json")
     assert "no committed results to compare against" in capsys.readouterr().out
+
+
+def test_baseline_skips_a_run_whose_machine_got_busy():
+    steady = ("r/2026-01-01-m-quick.json", {"quick": True, "machine_slug": "m",
+                                            "ceiling_drift": 0.05})
+    busy = ("r/2026-01-02-m-quick.json", {"quick": True, "machine_slug": "m",
+                                          "ceiling_drift": 1.2})
+    assert summary.pick_baseline([steady, busy], True, "m") == steady
+    assert summary.pick_baseline([busy], True, "m") == busy  # Better than none.
+    text = summary.markdown({**_results({}, drift=None), "date": "2026-01-01",
+                             "note": "busy",
+                             "machine": {"cpu": "c", "cores": 2, "onednn": "1"},
+                             "ceiling": {"size": 8, "numpy": {"median": 1.0, "min": 1.0,
+                                                              "max": 1.0},
+                                         "tf": {"median": 1.0}},
+                             "targets": [], "baseline": None})
+    assert "Note: busy" in text
