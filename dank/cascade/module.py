@@ -122,19 +122,27 @@ class Cascade(tf.Module):
 
     def _caption(self, template_weights, image_embedding, known, seed):
         """Captions for given template weights; rows with ``known`` False use the
-        image-conditioned fallback model when there is one."""
+        image-conditioned fallback model when there is one.
+
+        The fallback decodes only when some row is unknown (a ``tf.cond``), so a
+        batch of known templates costs one decode, not two.
+        """
         out = self._decode(self.captioner, template_weights, image_embedding, seed)
         if self.fallback is None:
             return out
-        alt = self._decode(self.fallback, template_weights, image_embedding, seed)
-        return {
-            key: tf.where(
-                tf.reshape(known, [-1] + [1] * (len(value.shape) - 1)),
-                value,
-                alt[key],
-            )
-            for key, value in out.items()
-        }
+
+        def with_fallback():
+            alt = self._decode(self.fallback, template_weights, image_embedding, seed)
+            return {
+                key: tf.where(
+                    tf.reshape(known, [-1] + [1] * (len(value.shape) - 1)),
+                    value,
+                    alt[key],
+                )
+                for key, value in out.items()
+            }
+
+        return tf.cond(tf.reduce_all(known), lambda: out, with_fallback)
 
     def _generate(self, image_bytes, seed):
         found = self._classify(image_bytes)

@@ -17,14 +17,12 @@ numbers came from: machine, preset, data build and date.
 
 import datetime
 import logging
-import os
-import platform
-import re
 from pathlib import Path
 
 from dank import __version__, constants
 from dank.errors import DankError
 from dank.io import read_json, write_json
+from dank.machine import machine_info
 
 log = logging.getLogger(__name__)
 
@@ -115,27 +113,6 @@ def check_same_build(experiment):
                 f"{experiment.name}: {experiment.run} was not trained on "
                 f"{experiment.data} ({name} differs); fix \"run\" or \"data\""
             )
-
-
-def machine_info():
-    """CPU model, cores (this process may use), platform, TF version, GPUs, and
-    the 1-minute load average (above the core count: the CPU was shared)."""
-    import tensorflow as tf
-
-    from dank.doctor.environment import read_cpuinfo
-
-    m = re.search(r"^model name\s*:\s*(.+)$", read_cpuinfo() or "", re.MULTILINE)
-    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else os.cpu_count())
-    return {
-        "cpu": m.group(1).strip() if m else platform.processor() or platform.machine(),
-        "cores": cores,
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-        "platform": platform.platform(),
-        "tensorflow": tf.__version__,
-        "load_average_1min": round(os.getloadavg()[0], 2)
-        if hasattr(os, "getloadavg") else None,
-    }
 
 
 def data_info(data_dir):

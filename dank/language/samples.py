@@ -11,7 +11,7 @@ import numpy as np
 
 from dank.data.text import detokenize
 from dank.errors import DankError
-from dank.language.summaries import write_summaries
+from dank.summaries import write_summaries
 
 log = logging.getLogger(__name__)
 

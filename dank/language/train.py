@@ -118,14 +118,14 @@ def train_language(
     from dank.language.losses import MaskedCrossEntropy, Perplexity
     from dank.language.perplexity import evaluate_captions
     from dank.language.samples import SampleCaptions
-    from dank.language.summaries import (
+    from dank.run import prepare_run
+    from dank.summaries import (
         EpochSummaries,
         ProfileBatches,
         Throughput,
         write_final,
         write_hparams,
     )
-    from dank.run import prepare_run
 
     if not isinstance(config, LanguageConfig):
         raise TypeError("config must be a LanguageConfig")

@@ -31,8 +31,7 @@ def _pick(batches, indices):
     return found
 
 
-def log_confusions(log_dir, step, batches, probs, labels, catalogue,
-                   k=HARD_EXAMPLES):
+def log_confusions(log_dir, step, batches, probs, labels, catalogue, k=HARD_EXAMPLES):
     """Writes the ``k`` hardest validation images and their table to ``log_dir``.
 
     Args:
@@ -45,8 +44,8 @@ def log_confusions(log_dir, step, batches, probs, labels, catalogue,
     """
     from PIL import Image
 
-    from dank.language.summaries import write_summaries
     from dank.render.meme import draw_meme
+    from dank.summaries import write_summaries
 
     order = hardest(probs, labels, k)
     arrays = _pick(batches, order)
@@ -55,12 +54,14 @@ def log_confusions(log_dir, step, batches, probs, labels, catalogue,
     for rank, i in enumerate(order):
         true, guess = int(labels[i]), int(np.argmax(probs[i]))
         names = catalogue[true].name, catalogue[guess].name
-        rows.append(f"| {rank} | {names[0]} | {names[1]} | {probs[i, true]:.3f} | "
-                    f"{probs[i, guess]:.3f} |")
+        rows.append(
+            f"| {rank} | {names[0]} | {names[1]} | {probs[i, true]:.3f} | "
+            f"{probs[i, guess]:.3f} |"
+        )
         pixels = np.clip(np.round(arrays[i]), 0, 255).astype(np.uint8)
         picture = Image.fromarray(pixels).resize((SIDE, SIDE), Image.Resampling.NEAREST)
         images[f"confusions/{rank}"] = draw_meme(
-            picture, f"true: {names[0]}", f"guess: {names[1]}")
-    write_summaries(log_dir, step, texts={"confusions": "\n".join(rows)},
-                    images=images)
+            picture, f"true: {names[0]}", f"guess: {names[1]}"
+        )
+    write_summaries(log_dir, step, texts={"confusions": "\n".join(rows)}, images=images)
     return order

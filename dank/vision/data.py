@@ -109,6 +109,24 @@ def val_dataset(data_dir, config, batch_size=None):
     return memes.batch(batch_size or config.batch_size)
 
 
+def template_images(data_dir, config, batch_size=None):
+    """Each template's clean picture at the model's input size, no caption:
+    batches of (images float32 [B, S, S, 3], labels int32 [B]), in build order."""
+    size = config.image_size
+
+    def resize(image, label):
+        image = tf.image.resize(
+            tf.cast(image, tf.float32), (size, size), antialias=True
+        )
+        return image, label
+
+    return (
+        _templates(data_dir, canvas_size(config))
+        .map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch_size or config.batch_size)
+    )
+
+
 def unknown_dataset(config, batch_size=None):
     """Fixed synthetic pictures of no template: batches of images."""
     seed = config.seed + UNKNOWN_SEED_OFFSET

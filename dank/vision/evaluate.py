@@ -65,7 +65,9 @@ def evaluate_templates(run_dir, csv_path, images_dir, classifier=None):
     errors, known, n, hits1, hits5 = [], 0, 0, 0, 0
     results = track(
         classify_files(paths, run_dir, top_k=TOP_K, classifier=classifier),
-        "templates", total=len(paths), unit="images",
+        "templates",
+        total=len(paths),
+        unit="images",
     )
     for (_, ids, template_id), result in zip(rows, results):
         if "error" in result:

@@ -24,15 +24,16 @@ from dank import constants
 from dank.data.pipeline import load_catalogue
 from dank.distribute import get_strategy
 from dank.io import atomic_path, write_json
-from dank.language.summaries import (
+from dank.progress import fit_verbosity
+from dank.run import prepare_run
+from dank.summaries import (
     ProfileBatches,
     Throughput,
     write_final,
     write_hparams,
 )
-from dank.progress import fit_verbosity
-from dank.run import prepare_run
 from dank.vision import calibrate, data
+from dank.vision.imprint import imprint_head
 from dank.vision.model import backbone, build_model, load_pretrained
 from dank.vision.weights import resolve_weights
 
@@ -225,8 +226,11 @@ def train_vision(
         "mixed_precision": bool(mixed_precision),
     }
     out_dir = prepare_run(run_dir, data_dir, constants.VISION_DIR, settings)
-    write_hparams(out_dir / constants.LOGS_DIR, settings,
-                  trial_id=f"{out_dir.parent.name}/{out_dir.name}")
+    write_hparams(
+        out_dir / constants.LOGS_DIR,
+        settings,
+        trial_id=f"{out_dir.parent.name}/{out_dir.name}",
+    )
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     dist = get_strategy(strategy, logical_cpus)
@@ -234,6 +238,10 @@ def train_vision(
         model = build_model(len(catalogue), config.image_size, config.dropout)
         if weights:
             load_pretrained(model, weights)
+            if config.imprint:
+                # A resumed run restores its own head over this one.
+                stats = imprint_head(model, data.template_images(data_dir, config))
+                log.info("vision: head imprinted from the templates: %s", stats)
         train_model = keras.Model(model.inputs, model.get_layer("logits").output)
 
     n = len(catalogue)
@@ -307,8 +315,15 @@ def train_vision(
         "unknown_rejection": calibration["unknown_rejection"],
     }
     write_json(out_dir / constants.METRICS_FILE, metrics)
-    _log_final(out_dir / constants.LOGS_DIR, data_dir, config, probs, labels,
-               catalogue, metrics)
+    _log_final(
+        out_dir / constants.LOGS_DIR,
+        data_dir,
+        config,
+        probs,
+        labels,
+        catalogue,
+        metrics,
+    )
     head_done.unlink(missing_ok=True)
     log.info("vision: %s", metrics)
     return metrics
@@ -318,10 +333,21 @@ def _log_final(logs_dir, data_dir, config, probs, labels, catalogue, metrics):
     """TensorBoard at the end: the hardest validation images and final metrics."""
     from dank.vision.confusions import log_confusions
 
-    log_confusions(logs_dir / "validation", config.steps,
-                   data.val_dataset(data_dir, config), probs, labels, catalogue)
-    keys = ("val_top1", "val_top5", "known_recall", "unknown_rejection",
-            "train_images_per_second")
+    log_confusions(
+        logs_dir / "validation",
+        config.steps,
+        data.val_dataset(data_dir, config),
+        probs,
+        labels,
+        catalogue,
+    )
+    keys = (
+        "val_top1",
+        "val_top5",
+        "known_recall",
+        "unknown_rejection",
+        "train_images_per_second",
+    )
     write_final(logs_dir, config.steps, {k: metrics[k] for k in keys})
 
 

@@ -17,13 +17,15 @@ test; ``tf_matmul_rate`` imports it when called.
 
 import argparse
 import os
-import platform
 import re
 import resource
 import statistics
 import sys
 import time
 from pathlib import Path
+
+# Re-exported: benchmarks record the same machine fields as experiments.
+from dank.machine import cpu_model, machine_info  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (~190 GFLOP/s idle).
@@ -230,57 +232,12 @@ def pictures(count=8, side=480):
 # -- machine and memory --------------------------------------------------------
 
 
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo (or platform's guess)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_slug(info=None):
     """A short file-name-safe machine name, e.g. ``amd-epyc-2cpu``."""
     info = info or machine_info(with_tf=False)
     model = re.sub(r"\((r|tm)\)|cpu|processor|@.*", "", info["cpu"].lower())
     words = re.findall(r"[a-z0-9]+", model)[:3]
     return "-".join([*words, f"{info['cores']}cpu"])
-
-
-def machine_info(with_tf=True):
-    """CPU, cores, versions and the oneDNN/XLA switches this process runs with."""
-    info = {
-        "cpu": cpu_model(),
-        "cores": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset)"),
-        "tf_xla_flags": os.environ.get("TF_XLA_FLAGS", ""),
-    }
-    try:
-        import numpy
-
-        info["numpy"] = numpy.__version__
-    except ImportError:
-        pass
-    if with_tf:
-        import keras
-        import tensorflow as tf
-
-        info.update(
-            tensorflow=tf.__version__,
-            keras=keras.__version__,
-            gpus=len(tf.config.list_physical_devices("GPU")),
-            intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-            inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
-            # Global auto-clustering; each figure names its own jit_compile.
-            xla_auto_jit=bool(tf.config.optimizer.get_jit()),
-        )
-    return info
 
 
 def peak_rss_mib():

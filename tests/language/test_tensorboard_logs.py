@@ -134,7 +134,7 @@ def test_hardest_puts_lowest_true_probability_first():
 
 
 def test_profile_writes_a_trace_of_the_chosen_batches(tmp_path):
-    from dank.language.summaries import ProfileBatches, Throughput
+    from dank.summaries import ProfileBatches, Throughput
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     model.compile("sgd", "mse")

@@ -7,8 +7,12 @@ from dank.vision.config import PRESETS, VisionConfig, get_config
 
 
 def test_presets_are_complete_configs():
-    assert set(PRESETS) == {"tiny", "cpu", "paper"}
+    assert set(PRESETS) == {"tiny", "cpu", "full", "paper"}
     assert PRESETS["paper"].image_size == 224
+    # The CPU presets train in graph mode (XLA measured slower on CPU) and only
+    # the full-catalogue preset, meant to start from the starter model, imprints.
+    assert not PRESETS["cpu"].jit_compile and not PRESETS["full"].jit_compile
+    assert PRESETS["full"].imprint and not PRESETS["cpu"].imprint
     for config in PRESETS.values():
         assert isinstance(config, VisionConfig)
         assert config.steps >= config.steps_per_epoch > 0

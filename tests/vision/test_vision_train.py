@@ -175,11 +175,11 @@ def test_mirrored_on_two_logical_cpus(tiny_data, tmp_path):
 def test_pretrained_weights_train_head_then_all(
     vision_run, tiny_data, tiny_config, tmp_path
 ):
-    """--weights PATH: the head trains alone first, then the whole network."""
+    """--weights PATH: the head is imprinted, trains alone, then the whole network."""
     from dank.vision.train import train_vision
 
     weights = vision_run[0] / constants.VISION_DIR / constants.MODEL_FILE
-    config = tiny_config.replace(steps=4, steps_per_epoch=2, head_steps=2)
+    config = tiny_config.replace(steps=4, steps_per_epoch=2, head_steps=2, imprint=True)
     run = tmp_path / "run"
     metrics = train_vision(tiny_data, run, config, weights=str(weights))
     logs = run / constants.VISION_DIR / constants.LOGS_DIR
