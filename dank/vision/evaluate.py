@@ -69,7 +69,8 @@ def evaluate_templates(run_dir, csv_path, images_dir, classifier=None):
         total=len(paths),
         unit="images",
     )
-    for (_, ids, template_id), result in zip(rows, results):
+    # The tracked generator goes first, so it runs to its end and says "done".
+    for result, (_, ids, template_id) in zip(results, rows):
         if "error" in result:
             errors.append(result)
             continue

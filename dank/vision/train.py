@@ -159,6 +159,8 @@ def _fit_phase(
 ):
     """Runs one phase of ``steps`` steps with its own backup; returns steps run."""
     epochs = max(1, steps // config.steps_per_epoch)
+    # Whole epochs (BackupAndRestore resumes per epoch); the schedule ends with them.
+    steps = epochs * config.steps_per_epoch
     schedule = WarmupCosine(
         config.learning_rate, min(config.warmup_steps, steps // 2), steps
     )
