@@ -52,8 +52,8 @@ train-vision: $(RUN)/vision/model.keras  ## Train only the template classifier.
 train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 
 # The full catalogue: every merged template of $(FULL_SOURCE) (3,181), preset
-# `full` (64 px), warm-started from the starter model's backbone; about 80 min
-# of training on 2 cores (README, "The full catalogue").
+# `full` (64 px), warm-started from the starter model's backbone with an
+# imprinted head; about 45 min on 2 cores (README, "Template recognition").
 FULL_RUN ?= runs/full
 $(FULL_DATA)/.built: | $(STAMP)
 	$(BIN)/dank data build --source $(FULL_SOURCE) --out $(FULL_DATA)
