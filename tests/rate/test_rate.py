@@ -200,7 +200,8 @@ def test_web_form_rates_every_meme_then_reveals(tiny_run, memes, tmp_path):
             assert status == 303 and headers["Location"] == "/"
         status, _, page = request("GET", "/")
         assert status == 200 and b"Thank you" in page and b"correctly for" in page
-        assert server.app.done.is_set()
+        # The handler sets ``done`` just after sending the page: wait for it.
+        assert server.app.done.wait(10)
         assert request("GET", "/memes/000000000000.png")[0] == 404
     finally:
         server.shutdown()
