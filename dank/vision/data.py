@@ -112,17 +112,9 @@ def val_dataset(data_dir, config, batch_size=None):
 def template_images(data_dir, config, batch_size=None):
     """Each template's clean picture at the model's input size, no caption:
     batches of (images float32 [B, S, S, 3], labels int32 [B]), in build order."""
-    size = config.image_size
-
-    def resize(image, label):
-        image = tf.image.resize(
-            tf.cast(image, tf.float32), (size, size), antialias=True
-        )
-        return image, label
-
     return (
-        _templates(data_dir, canvas_size(config))
-        .map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+        _templates(data_dir, config.image_size)
+        .map(lambda image, label: (tf.cast(image, tf.float32), label))
         .batch(batch_size or config.batch_size)
     )
 

@@ -240,8 +240,10 @@ def train_vision(
         model = build_model(len(catalogue), config.image_size, config.dropout)
         if weights:
             load_pretrained(model, weights)
-            if config.imprint:
-                # A resumed run restores its own head over this one.
+            # A resumed run (it has backups) restores its own head instead.
+            backups = out_dir / constants.BACKUP_DIR
+            resuming = backups.is_dir() and any(backups.iterdir())
+            if config.imprint and not resuming:
                 stats = imprint_head(model, data.template_images(data_dir, config))
                 log.info("vision: head imprinted from the templates: %s", stats)
         train_model = keras.Model(model.inputs, model.get_layer("logits").output)
