@@ -27,14 +27,20 @@ def write(path, **changes):
 def test_committed_configs_cover_every_variant_in_both_sizes():
     experiments = load_experiments(CONFIGS)
     assert sorted(experiments) == sorted(
-        f"{v}-{size}" for v in VARIANTS for size in ("cpu", "paper")
+        [f"{v}-{size}" for v in VARIANTS for size in ("cpu", "paper")]
+        + ["template-full"]
     )
+    runs = {"cpu": "runs/default", "paper": "runs/paper", "full": "runs/full"}
     for name, e in experiments.items():
         config = e.language_config()
         assert config.variant == e.variant
         assert e.preset == name.rsplit("-", 1)[1]
-        assert e.run == ("runs/default" if e.preset == "cpu" else "runs/paper")
+        assert e.run == runs[e.preset]
         assert e.description
+    paper, full = (experiments[f"template-{p}"].language_config()
+                   for p in ("paper", "full"))
+    assert (full.units, full.embedding_dim) == (paper.units, paper.embedding_dim)
+    assert experiments["template-full"].data == experiments["template-paper"].data
 
 
 def test_overrides_change_the_preset(tmp_path):

@@ -1,4 +1,8 @@
-"""Helpers for the spider tests: import paths, fixture files, a crawl runner."""
+"""Helpers for the spider tests: fixture files and a crawl runner.
+
+``spiders/`` and ``tools/`` are on the import path through setup.cfg's pytest
+``pythonpath``.
+"""
 
 import json
 import os
@@ -8,9 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-for folder in (ROOT / "spiders", ROOT / "tools"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 # Settings every offline crawl uses: short timeouts, small size limits, and the
 # paper's 210-post rule relaxed so a 12-caption slice passes it.

@@ -1,17 +1,13 @@
 """tools/render_eval_memes.py: the imgflip-style labelled set for evaluation."""
 
 import csv
-import sys
-from pathlib import Path
 
 import pytest
+import render_eval_memes  # tools/, on the path through setup.cfg's pythonpath
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import render_eval_memes  # noqa: E402
-
-from dank.data.pipeline import load_catalogue  # noqa: E402
-from dank.images import open_image  # noqa: E402
-from dank.vision.evaluate import read_labels  # noqa: E402
+from dank.data.pipeline import load_catalogue
+from dank.images import open_image
+from dank.vision.evaluate import read_labels
 
 
 def test_renders_every_template_labelled_and_deterministic(tiny_data, tmp_path):
