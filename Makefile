@@ -55,7 +55,7 @@ train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 # `full` for both models. Vision: 64 px, warm-started from the starter model's
 # backbone with an imprinted head, about 45 min on 2 cores (README, "Template
 # recognition"). Captions: the paper's model size (LSTM 512, embedding 300)
-# on all 280k training captions, about 1.5 h (README, "Captions").
+# on all 280k training captions, about 1 h 40 min (README, "Captions").
 FULL_RUN ?= runs/full
 $(FULL_DATA)/.built: | $(STAMP)
 	$(BIN)/dank data build --source $(FULL_SOURCE) --out $(FULL_DATA)

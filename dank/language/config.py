@@ -113,7 +113,7 @@ PRESETS = {
     "paper": LanguageConfig(),
     # The paper's model size (embedding 300, LSTM 512) on the full catalogue
     # (3,181 templates, 280k training captions, vocabulary 26k), trained with
-    # the cpu preset's recipe so that it fits about 1.5 hours on 2 CPU cores:
+    # the cpu preset's recipe so that it fits 2 CPU cores (1 h 40 min here):
     # Adam, the output tied to the word embedding (at batch 64, 1.6x the
     # tokens/s of the paper's untied 512 -> 26k projection at batch 32), light
     # dropout. 9 x 1,000 batches of 64 is about 2 passes over the training
