@@ -3,7 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The TensorFlow extra: `make setup GPU=1` installs the GPU build (CUDA from pip)
+# instead of the CPU one. A venv never holds both (README, "Scaling out"): one
+# made for the other extra is recreated.
+GPU ?=
+TF_EXTRA := $(if $(GPU),gpu,cpu)
+OTHER_EXTRA := $(if $(GPU),cpu,gpu)
+STAMP := $(VENV)/.installed-$(TF_EXTRA)
 PRESET ?= cpu
 RUN ?= runs/default
 STARTER := data/starter
@@ -16,15 +22,16 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup data train train-vision train-language train-full test \
-	test-all lint bench paper export tensorboard doctor clean
+	test-all lint bench paper quality export tensorboard doctor clean faults soak
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 $(STAMP): setup.cfg pyproject.toml
+	@if [ -e $(VENV)/.installed-$(OTHER_EXTRA) ]; then rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[$(TF_EXTRA),dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## Create .venv and install dank with pinned dependencies.
@@ -76,6 +83,18 @@ test: setup  ## Fast test suite (what CI runs).
 test-all: setup  ## Every test, including slow training runs and golden images.
 	$(BIN)/python -m pytest -q -m ""
 
+# Seeded: the same FAULTS_ARGS give the same inputs. Trains a tiny run first
+# unless FAULTS_ARGS names one (--run DIR).
+FAULTS_ARGS ?= --count 1000 --csv-count 100 --seed 0
+faults: setup  ## Fuzz classify, generate and data build with 1,000+ bad inputs; counts tracebacks (must be 0).
+	$(BIN)/python tools/fuzz_faults.py $(FAULTS_ARGS)
+
+# 50 clients, 2,000 generate requests on 127.0.0.1; trains a tiny run first
+# unless SOAK_ARGS names one (--run DIR). Stops by itself (--max-seconds).
+SOAK_ARGS ?=
+soak: setup  ## Soak `dank serve` on loopback: 50 clients, 2,000 requests; 5xx (must be 0) and RSS (flat within 5%).
+	$(BIN)/python tools/soak_serve.py $(SOAK_ARGS)
+
 lint: setup  ## ruff check.
 	$(BIN)/ruff check .
 
@@ -88,6 +107,15 @@ bench: setup  ## Benchmarks as ratios to the machine's ceiling (BENCH_ARGS=--qui
 PAPER_SIZE ?= cpu
 paper: setup  ## Our variants beside the paper: experiments/results/paper.md (cpu: ~25 min per missing variant; PAPER_SIZE=paper for a GPU).
 	$(BIN)/dank experiment run '*-$(PAPER_SIZE)'
+
+# Issue 22's table: each decoder's captions on the run's test split against the
+# strong real-vs-generated detector and the other generation metrics. Trains
+# the humour model first if the run has none (its score and rerank rows).
+$(RUN)/humor/model.keras: $(RUN)/language/model.keras
+	$(BIN)/dank train humor --data $(DATA) --run $(RUN)
+
+quality: $(RUN)/language/model.keras $(RUN)/humor/model.keras  ## Caption quality per decoder: experiments/results/quality.json and docs/quality.md.
+	$(BIN)/python experiments/quality.py --run $(RUN)
 
 doctor: setup  ## Check the install, the data and $(RUN), and explain any problem.
 	$(BIN)/dank doctor --run $(RUN)

@@ -17,12 +17,12 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{_short(path.name)}.", dir=path.parent))
     target = tmp / path.name
     try:
         yield target
         if path.is_dir() and not path.is_symlink():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            old = path.with_name(f".{_short(path.name)}.old-{os.getpid()}")
             os.replace(path, old)
             os.replace(target, path)
             shutil.rmtree(old, ignore_errors=True)
@@ -30,6 +30,15 @@ def atomic_path(path):
             os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _short(name, keep=40):
+    """``name`` cut to ``keep`` characters, for temporary names made from it.
+
+    A temporary's prefix and random suffix must not push a long file name
+    (up to NAME_MAX, 255 bytes) over the limit.
+    """
+    return name[:keep]
 
 
 def write_bytes(path, data):

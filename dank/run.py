@@ -13,12 +13,15 @@ A run holds everything needed to use a trained system::
 Everything that loads a model loads a run, through this module.
 """
 
+import logging
 import shutil
 from pathlib import Path
 
 from dank import __version__, constants
 from dank.errors import DankError
 from dank.io import read_json, write_json
+
+log = logging.getLogger(__name__)
 
 # Bump when a run written by an older dank can no longer be loaded.
 RUN_FORMAT = 1
@@ -98,3 +101,25 @@ def component_dir(run_dir, component):
             f"`dank train {component} --run {run_dir}`"
         )
     return sub
+
+
+def finished_metrics(component_path, force=False):
+    """The metrics of a finished component, or None if it must be trained.
+
+    A component is finished when it has both its model and its metrics. With
+    ``force`` a finished one is cleared (model, metrics, backups) so that it
+    trains again from scratch.
+    """
+    sub = Path(component_path)
+    model, metrics = sub / constants.MODEL_FILE, sub / constants.METRICS_FILE
+    if not (model.is_file() and metrics.is_file()):
+        return None
+    if force:
+        log.info("%s is finished; --force: training it again", sub)
+        for path in (model, metrics):
+            path.unlink()
+        shutil.rmtree(sub / constants.BACKUP_DIR, ignore_errors=True)
+        return None
+    log.info("%s is already trained (%s); nothing to do. Pass --force to train "
+             "it again.", sub, model)
+    return read_json(metrics, what="metrics")

@@ -1,6 +1,8 @@
 """``dank generate``: pictures in, drawn memes and JSON lines out."""
 
+import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -8,7 +10,10 @@ from pathlib import Path
 from dank import constants
 from dank.errors import DankError
 
-DECODERS = ("diverse", "beam", "greedy", "sample")
+# The first is the default: guarded nucleus sampling, whose captions a strong
+# classifier can hardly tell from people's (docs/quality.md); "diverse" is the
+# paper's sampled beam.
+DECODERS = ("nucleus", "diverse", "beam", "greedy", "sample")
 N_SAMPLES = 6  # Memes drawn by ``--samples`` at the end of ``make train``.
 
 
@@ -40,14 +45,16 @@ def register(commands):
     p.add_argument(
         "--decoder",
         choices=DECODERS,
-        default="diverse",
-        help="diverse = the paper's sampled beam (default)",
+        default=DECODERS[0],
+        help="nucleus = guarded nucleus sampling, writes most like people "
+        "(default); diverse = the paper's sampled beam (docs/quality.md)",
     )
-    p.add_argument("--beam", type=int, default=5, help="beam size (paper: 5)")
-    p.add_argument("--temperature", type=float, default=1.3, help="paper: 1.3")
+    p.add_argument("--beam", type=int, help="beam size (paper: 5)")
     p.add_argument(
-        "--max-len", type=int, default=25, help="tokens per caption (paper: 25)"
+        "--temperature", type=float,
+        help="default: the decoder's preset (nucleus 1.0, paper 1.3)",
     )
+    p.add_argument("--max-len", type=int, help="tokens per caption (paper: 25)")
     p.add_argument(
         "--mix-top-k",
         type=int,
@@ -86,7 +93,7 @@ def register(commands):
 
 def decode_config(args):
     """The ``DecodeConfig`` for the command's flags (bad values raise DankError)."""
-    from dank.decoding.config import DecodeConfig
+    from dank.decoding.config import config_for
 
     if args.n < 1:
         raise DankError(f"-n must be at least 1, got {args.n}")
@@ -98,8 +105,8 @@ def decode_config(args):
             "or --decoder diverse/beam/sample"
         )
     try:
-        return DecodeConfig(
-            method=args.decoder,
+        return config_for(
+            args.decoder,
             max_len=args.max_len,
             beam_size=args.beam,
             temperature=args.temperature,
@@ -108,8 +115,25 @@ def decode_config(args):
         raise DankError(str(e)) from e
 
 
-def _slug(name):
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-") or "meme"
+def output_stems(names, hashed=True):
+    """File-name stems for the memes of each input: unique, stable and short.
+
+    The input's stem (cut to 60 characters, so ``-k.png`` and a temporary's
+    affixes still fit NAME_MAX) keeps a meme recognisable; 8 hex digits of a
+    hash of its absolute path (unless ``hashed`` is false, for template ids)
+    tell ``a/cat.jpg`` from ``b/cat.png``. The same input named twice gets
+    ``-2``, ``-3``... in the order given.
+    """
+    stems, seen = [], {}
+    for name in names:
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-")[:60]
+        stem = slug or "meme"
+        if hashed:
+            where = "<stdin>" if name == "-" else os.path.abspath(name)
+            stem += "-" + hashlib.sha1(os.fsencode(where)).hexdigest()[:8]
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+    return stems
 
 
 def template_image(run_dir, template):
@@ -126,13 +150,18 @@ def template_image(run_dir, template):
     return open_image(path)
 
 
-def generate(args, out=sys.stdout):
-    """Runs the command; returns the exit status (1 if any input failed)."""
+def generate(args, out=None):
+    """Runs the command; returns the exit status (1 if any input failed).
+
+    JSON lines go to ``out`` (default: ``sys.stdout`` at call time, so a caller
+    can redirect it).
+    """
     from dank.cascade.generator import MemeGenerator
     from dank.cascade.inputs import InputImage, load_inputs
     from dank.images import downscale, to_jpeg
     from dank.render.meme import draw_meme, save_png
 
+    out = out or sys.stdout
     config = decode_config(args)
     generator = MemeGenerator(
         args.run,
@@ -171,34 +200,34 @@ def generate(args, out=sys.stdout):
     good = [item for item in items if item.error is None]
     results = iter(
         generator.for_images(
-            [(i.name, i.encoded) for i in good],
+            [(i.shown, i.encoded) for i in good],
             n=args.n,
             seed=args.seed,
             template=template.id if template else None,
         )
     )
-    for item in items:
+    stems = output_stems([item.name for item in items], hashed=not picks)
+    for i, item in enumerate(items):
+        if item.error is None:
+            memes = next(results)
+            if not memes:
+                item.error = f"{item.shown}: no clean caption found; try another --seed"
         if item.error is not None:
             failed += 1
-            print(json.dumps({"image": item.name, "error": item.error}), file=out)
+            print(json.dumps({"image": item.shown, "error": item.error}), file=out)
             continue
-        memes = next(results)
-        if not memes:
-            print(
-                json.dumps(
-                    {
-                        "image": item.name,
-                        "error": "no clean caption found; try another --seed",
-                    }
-                ),
-                file=out,
-            )
-            failed += 1
         for k, meme in enumerate(memes):
             drawn = draw_meme(
                 item.image, meme.top, meme.bottom, boxes=layouts.get(item.name)
             )
-            path = save_png(drawn, out_dir / f"{_slug(item.name)}-{k + 1}.png")
+            path = out_dir / f"{stems[i]}-{k + 1}.png"
+            try:
+                save_png(drawn, path)
+            except OSError as e:  # A full disk or a read-only --out: say which.
+                failed += 1
+                error = f"{item.shown}: could not write {path} ({e.strerror or e})"
+                print(json.dumps({"image": item.shown, "error": error}), file=out)
+                continue
             print(json.dumps(meme.to_json(path), ensure_ascii=False), file=out)
     if args.samples:
         print(f"sample memes written to {out_dir}/", file=sys.stderr)

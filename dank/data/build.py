@@ -3,9 +3,11 @@
 Steps: read templates.csv and every template image (safely, ``open_image``);
 merge templates that show the same picture (``dedupe``); clean, deduplicate
 and split the captions (``clean``, ``splits``); build the vocabulary from the
-training split; write everything into a temporary folder that is renamed to
-``out`` only when complete. See ``records`` for the record format and
-``card`` for the dataset card.
+training split; write everything into a new folder that ``out`` is switched
+to only when complete (``publish``). Malformed CSV rows are skipped and listed
+by line number (``sources.RowIssues``); a build with no captions or no
+templates left is refused. See ``records`` for the record format and ``card``
+for the dataset card.
 """
 
 import collections
@@ -17,12 +19,12 @@ import time
 from pathlib import Path
 
 from dank import constants
-from dank.data import card, clean, dedupe, records, sources, splits, text
+from dank.data import card, clean, dedupe, publish, records, sources, splits, text
 from dank.data.catalogue import Catalogue, Template, canonical_order, normalize_name
 from dank.data.vocab import build_vocabulary
 from dank.errors import DankError
 from dank.images import downscale, open_image, to_jpeg
-from dank.io import atomic_path, write_json
+from dank.io import write_json
 from dank.progress import track
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,8 @@ def _votes(caption):
 
 def _check_out(out):
     out = Path(out)
+    if out.is_symlink() and publish.current_build(out) is not None:
+        return out  # A build this module published; publish() switches it.
     if out.exists() and (
         not out.is_dir()
         or (any(out.iterdir()) and not (out / constants.CATALOGUE_FILE).is_file())
@@ -132,6 +136,28 @@ def _check_out(out):
             "Pass an empty or new --out folder."
         )
     return out
+
+
+def _check_not_empty(rows, path, what, issues):
+    if not rows:
+        n_bad = len(issues.skipped)
+        bad = f" ({n_bad} malformed rows skipped)" if n_bad else ""
+        raise DankError(
+            f"{path} has no {what} rows{bad}; a build needs at least one. "
+            "Check the file, or pass another --source."
+        )
+
+
+def _check_kept(captions, source, dropped):
+    """Refuses a build whose training split would be empty."""
+    if any(c.split == "train" for c in captions):
+        return
+    reasons = ", ".join(f"{n} {r}" for r, n in dropped.items() if n) or "none"
+    raise DankError(
+        f"no caption of {source} is left for training (dropped: {reasons}); "
+        "check that captions.csv names the template_ids of templates.csv and "
+        "that their images load"
+    )
 
 
 def build_dataset(
@@ -176,8 +202,14 @@ def build_dataset(
     )
 
     safety = TrainingFilter() if safety is None else safety
-    rows = sources.read_templates(source)
-    caption_rows = list(track(sources.read_captions(source), "captions", unit="read"))
+    templates_csv, captions_csv = sources.check_source(source)
+    issues = [sources.RowIssues(str(p)) for p in (templates_csv, captions_csv)]
+    rows = sources.read_templates(source, issues[0])
+    caption_rows = list(
+        track(sources.read_captions(source, issues[1]), "captions", unit="read")
+    )
+    _check_not_empty(rows, templates_csv, "template", issues[0])
+    _check_not_empty(caption_rows, captions_csv, "caption", issues[1])
     safety_counts = {}
     if safety.enabled:
         # Blocked templates lose their image too, so the classifier never learns them.
@@ -231,6 +263,7 @@ def build_dataset(
         else:
             encoded[id(c)] = ids
     captions = [c for c in captions if id(c) in encoded]
+    _check_kept(captions, source, {**safety_counts, **dropped})
 
     kept = collections.Counter(c.group for c in captions)
     order.sort(key=lambda gi: (-kept[gi], groups[gi][0]))
@@ -238,8 +271,7 @@ def build_dataset(
     catalogue = Catalogue(
         _template(label, groups[gi], loaded, kept[gi]) for label, gi in enumerate(order)
     )
-    with atomic_path(out) as tmp:
-        tmp.mkdir()
+    with publish.publish(out) as tmp:
         (tmp / "templates").mkdir()
         image_records = []
         for t in catalogue:
@@ -284,6 +316,7 @@ def build_dataset(
             "merged_groups": [g for g in groups if len(g) > 1],
             "templates": len(catalogue),
             "captions_read": n_read,
+            "csv_rows": {Path(i.path).name: i.to_json() for i in issues},
             "safety_filter": safety_summary(safety, safety_counts),
             "captions_dropped": {r: dropped.get(r, 0) for r in clean.REASONS},
             "captions_kept": len(captions),

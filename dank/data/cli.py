@@ -20,7 +20,10 @@ def register(commands):
         "captions.csv.gz and templates/ (e.g. data/starter)",
     )
     build.add_argument(
-        "--out", required=True, help="build folder (replaced atomically)"
+        "--out",
+        required=True,
+        help="build path: a symlink to the newest build in OUT.builds/, switched "
+        "atomically",
     )
     build.add_argument(
         "--max-templates",
@@ -85,6 +88,12 @@ def format_summary(s):
             )
     else:
         lines.append("safety filter: OFF")
+    for name, rows in s.get("csv_rows", {}).items():
+        if rows["skipped"] or rows["repaired"]:
+            lines.append(
+                f"{name}: {rows['skipped']} malformed rows skipped, "
+                f"{rows['repaired']} repaired (lines in summary.json)"
+            )
     lines.append(f"captions: {s['captions_read']} read, {s['captions_kept']} kept")
     for reason, n in s["captions_dropped"].items():
         lines.append(f"  dropped {reason}: {n}")

@@ -15,6 +15,9 @@ from dank.errors import DankError
 
 SHUFFLE_BUFFER = 20_000  # Captions held for shuffling (about 2 MB).
 BUCKET_BOUNDARIES = (8, 12, 16, 20, 24)  # Token lengths that split buckets.
+# With static shapes (XLA) every bucket is padded to its boundary - 1, the last
+# to STATIC_MAX_TOKENS - 1 (builds cap captions at 29 tokens, so nothing is cut).
+STATIC_MAX_TOKENS = 32
 
 
 def _check_build(data_dir):
@@ -67,6 +70,7 @@ def caption_dataset(
     max_len=None,
     bucket=False,
     drop_remainder=False,
+    static_shapes=False,
 ):
     """Padded batches of captions.
 
@@ -84,6 +88,8 @@ def caption_dataset(
         bucket: group captions of similar length into batches (less padding);
             ignored when ``max_len`` fixes the shape.
         drop_remainder: drop a last, smaller batch.
+        static_shapes: with ``bucket``, pad each bucket to its boundary so that
+            batches take one of a few fixed shapes (XLA compiles each once).
 
     Returns:
         A ``tf.data.Dataset`` of dicts ``{"label": int32 [B], "tokens": int32
@@ -108,11 +114,17 @@ def caption_dataset(
         ds = ds.map(lambda x: {**x, "tokens": x["tokens"][:max_len]})
         shapes["tokens"] = [max_len]
     if bucket and max_len is None:
+        boundaries = list(BUCKET_BOUNDARIES)
+        if static_shapes:
+            boundaries.append(STATIC_MAX_TOKENS)
+            cut = STATIC_MAX_TOKENS - 1
+            ds = ds.map(lambda x: {**x, "tokens": x["tokens"][:cut]})
         ds = ds.bucket_by_sequence_length(
             lambda x: tf.shape(x["tokens"])[0],
-            bucket_boundaries=list(BUCKET_BOUNDARIES),
-            bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
             padded_shapes=shapes,
+            pad_to_bucket_boundary=static_shapes,
             drop_remainder=drop_remainder,
         )
     else:

@@ -7,6 +7,7 @@ from dank.decoding.beam import beam_decode
 from dank.decoding.config import DecodeConfig
 from dank.decoding.diverse import diverse_decode
 from dank.decoding.greedy import greedy_decode
+from dank.decoding.nucleus import nucleus_decode
 from dank.decoding.sampling import sample_decode
 
 
@@ -41,6 +42,8 @@ def decode(step_fn, initial_state, config, seed=None, batch_size=None):
         return beam_decode(step_fn, initial_state, config, batch)
     if config.method == "diverse":
         return diverse_decode(step_fn, initial_state, config, seed, batch)
+    if config.method == "nucleus":
+        return nucleus_decode(step_fn, initial_state, config, seed, batch)
     return sample_decode(step_fn, initial_state, config, seed, batch)
 
 

@@ -6,7 +6,8 @@ published defaults, ``PRESETS["paper_app"]`` the settings of the authors' app.
 
 import dataclasses
 
-METHODS = ("greedy", "beam", "diverse", "sample")
+METHODS = ("greedy", "beam", "diverse", "sample", "nucleus")
+SAMPLING = ("sample", "nucleus")  # Methods that draw independent samples.
 SPARE_SAMPLES = 2  # Extra samples drawn per input by ``returning``.
 
 
@@ -33,10 +34,16 @@ class DecodeConfig:
     # for diverse; also the default for beam (0 ranks by raw logprob and favours
     # short captions; GNMT-style 0.6-0.7 favours long ones).
     length_penalty: float = 0.2
-    # Sample only: keep the k most likely tokens (0 = off).
+    # Sample and nucleus: keep the k most likely tokens (0 = off).
     top_k: int = 0
-    # Sample only: nucleus mass to keep, in (0, 1] (1.0 = off).
+    # Sample and nucleus: nucleus mass to keep, in (0, 1] (1.0 = off).
     top_p: float = 1.0
+    # Nucleus only: no </s>, <sep> or <emp> before this many generated tokens,
+    # so the top box has at least this many (0 = off).
+    min_len: int = 0
+    # Nucleus only: never repeat an n-gram of this order within a caption
+    # (0 = off; 4 removes loops, real captions repeat a 4-gram ~2% of the time).
+    no_repeat_ngram: int = 0
     # Captions returned per input; at most beam_size for beam methods, 1 for
     # greedy. Sampling draws this many independent samples.
     num_return: int = 1
@@ -63,6 +70,15 @@ class DecodeConfig:
             raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1] (1 = off), got {self.top_p}")
+        if not 0 <= self.min_len < self.max_len:
+            raise ValueError(
+                f"min_len must be in [0, max_len), got {self.min_len} "
+                f"(max_len {self.max_len})"
+            )
+        if self.no_repeat_ngram < 0 or self.no_repeat_ngram == 1:
+            raise ValueError(
+                f"no_repeat_ngram must be 0 (off) or >= 2, got {self.no_repeat_ngram}"
+            )
         if self.num_return < 1:
             raise ValueError(f"num_return must be >= 1, got {self.num_return}")
         if self.method == "greedy" and self.num_return != 1:
@@ -96,7 +112,7 @@ class DecodeConfig:
                     "or use a beam method or sampling for several"
                 )
             return self
-        if self.method == "sample":
+        if self.method in SAMPLING:
             return dataclasses.replace(self, num_return=n + SPARE_SAMPLES)
         beam = max(self.beam_size, n)
         return dataclasses.replace(self, beam_size=beam, num_return=beam)
@@ -110,4 +126,28 @@ PRESETS = {
         method="diverse", beam_size=2, temperature=2.4, max_len=20
     ),
     "sample": DecodeConfig(method="sample", temperature=1.0, top_p=0.9),
+    # dank's default (issue 22), tuned on the validation split by
+    # experiments/quality.py: captions a strong classifier can hardly tell
+    # from people's.
+    "nucleus": DecodeConfig(
+        method="nucleus", temperature=1.0, top_p=0.95, min_len=3, no_repeat_ngram=4
+    ),
 }
+DEFAULT_DECODER = "nucleus"  # The PRESETS entry `dank generate` uses by default.
+# Each method's settings when only the method is named (`dank generate --decoder`).
+METHOD_PRESETS = {
+    "greedy": "greedy", "beam": "beam", "diverse": "paper", "sample": "sample",
+    "nucleus": "nucleus",
+}
+
+
+def config_for(method, **overrides):
+    """``method``'s preset with the ``overrides`` that are not None.
+
+    Raises:
+        ValueError: an unknown method or a bad value.
+    """
+    if method not in METHOD_PRESETS:
+        raise ValueError(f"unknown decoding method {method!r}; use one of {METHODS}")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(PRESETS[METHOD_PRESETS[method]], **given)

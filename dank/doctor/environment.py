@@ -17,11 +17,16 @@ from pathlib import Path
 from dank.doctor import resources
 from dank.doctor.report import fail, ok, skip, warn
 
-SETUP_FIX = "run `make setup` (or `.venv/bin/pip install -e .`) to install the pins"
+SETUP_FIX = (
+    "run `make setup` (or `.venv/bin/pip install -e '.[cpu]'`; GPU: `make setup "
+    "GPU=1`) to install the pins"
+)
+# The extras that install TensorFlow (setup.cfg); their pins count as dank's.
+TF_EXTRAS = ("cpu", "gpu", "tpu")
 # Packages shown one by one; the other pins are checked together.
 KEY_PACKAGES = ("tensorflow-cpu", "keras", "tf2onnx")
-# Installed instead of tensorflow-cpu by GPU users (`pip install -e .[gpu]`).
-TF_ALTERNATIVES = ("tensorflow-cpu", "tensorflow")
+# The TensorFlow wheels of the cpu, gpu and tpu extras: exactly one belongs.
+TF_ALTERNATIVES = ("tensorflow-cpu", "tensorflow", "tensorflow-tpu")
 # CPU flags worth reporting, in order; TF's x86 wheels need AVX at least.
 CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile")
 
@@ -49,11 +54,17 @@ def pinned_requirements():
         parser = configparser.ConfigParser()
         parser.read(setup_cfg, encoding="utf-8")
         lines = parser.get("options", "install_requires", fallback="").splitlines()
+        for extra in TF_EXTRAS:
+            extra_lines = parser.get("options.extras_require", extra, fallback="")
+            lines += [f'{line}; extra == "{extra}"' for line in extra_lines.split()]
     pins = {}
     for line in lines:
-        m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;]+)\s*", line)
-        if m:  # Lines with markers (``; extra == "gpu"``) do not match.
-            pins[m.group(1).lower()] = m.group(2)
+        m = re.fullmatch(
+            r"\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*==\s*([^\s;]+)\s*"
+            r'(?:;\s*extra\s*==\s*"(\w+)"\s*)?', line)
+        # Other extras (dev, spiders) are not dank's pins; TensorFlow's are.
+        if m and m.group(4) in (None, *TF_EXTRAS):
+            pins.setdefault(m.group(1).lower(), m.group(3))
     return pins
 
 
@@ -112,9 +123,8 @@ def check_tensorflow_package(pins):
             "both tensorflow and tensorflow-cpu are installed",
             "the two wheels write the same files, so the one installed last wins "
             "half-way",
-            "`.venv/bin/pip uninstall -y tensorflow tensorflow-cpu` then "
-            "`make setup` (GPU: `pip install -e .[gpu] && pip uninstall -y "
-            "tensorflow-cpu`)",
+            "recreate the venv: `rm -rf .venv && make setup` (GPU: `make setup "
+            "GPU=1`)",
             installed=present,
         )
     name, version = next(iter(present.items()), ("tensorflow-cpu", None))
@@ -280,8 +290,8 @@ def check_gpu():
         )
         return warn(
             "GPU", "an NVIDIA GPU is present but TensorFlow does not use it", cause,
-            "`.venv/bin/pip install -e .[gpu] && .venv/bin/pip uninstall -y "
-            "tensorflow-cpu`; check `nvidia-smi` works",
+            "`make setup GPU=1` (it recreates .venv with the GPU build); check "
+            "`nvidia-smi` works",
             hardware=True, built_with_cuda=cuda,
         )
     return ok(

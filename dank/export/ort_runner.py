@@ -78,11 +78,19 @@ def logsumexp(x):
         return np.log(np.exp(x - top).sum(axis=-1, keepdims=True)) + top
 
 
+# Every choice the decoders make goes through ``top_k`` or ``argmax``, looked
+# up by name at call time, so a parity test can wrap them and see how close
+# each choice was (tests/export/decoder_parity.py).
 def top_k(x, k):
     """The k largest along the last axis, largest first, lower index first on
     ties (what ``tf.math.top_k`` promises): (values, indices)."""
     order = np.argsort(-x, axis=-1, kind="stable")[..., :k]
     return np.take_along_axis(x, order, axis=-1), order.astype(np.int32)
+
+
+def argmax(x):
+    """Index of the largest along the last axis, lower index first on ties."""
+    return x.argmax(axis=-1)
 
 
 def mask_banned(logprobs, ids, suppress_unk):
@@ -258,12 +266,12 @@ def decode(step_fn, state, config, ids, seed=0):
         def choose(logprobs, t):
             masked = mask_banned(logprobs, ids, config["suppress_unk"])
             if method == "greedy":
-                return masked.argmax(axis=-1)
+                return argmax(masked)
             logits = filter_logits(
                 masked / np.float32(config["temperature"]), config["top_k"],
                 config["top_p"],
             )
-            return (logits + gumbel_noise(logits.shape, seed, t)).argmax(axis=-1)
+            return argmax(logits + gumbel_noise(logits.shape, seed, t))
 
         state = [np.repeat(s, n, axis=0) for s in state]
         seqs, scores, lengths = token_loop(step_fn, state, batch * n, config, ids,

@@ -2,6 +2,7 @@
 
 import json
 
+from dank.distribute import JIT_CHOICES
 from dank.humor.config import PRESETS, TARGETS
 
 
@@ -23,6 +24,10 @@ def register(commands):
         help="training target (default: the preset's)",
     )
     train.add_argument("--epochs", type=int, default=None, help="override the preset")
+    train.add_argument(
+        "--jit-compile", choices=JIT_CHOICES, default="auto",
+        help="XLA for training: auto (on with a GPU or TPU, off on a CPU), on, off",
+    )
     train.add_argument(
         "--source",
         default=None,
@@ -59,7 +64,8 @@ def _train(args):
     from dank.humor.train import train_humor
 
     config = preset(args.preset, target=args.target, epochs=args.epochs)
-    metrics = train_humor(args.data, args.run, config, args.source, args.holdout)
+    metrics = train_humor(args.data, args.run, config, args.source, args.holdout,
+                          jit_compile=args.jit_compile)
     print(json.dumps(metrics, indent=2))
     return 0
 

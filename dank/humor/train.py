@@ -53,7 +53,8 @@ def file_digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None):
+def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None,
+                jit_compile="off"):
     """Trains the humour model of ``run_dir`` on the build ``data_dir``.
 
     Args:
@@ -67,6 +68,7 @@ def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None
         votes: ``examples.source_votes(source, catalogue)`` when already read
             (experiments training several targets read the source once), or
             ``examples.RECORDS``.
+        jit_compile: ``"auto"``, ``"on"`` or ``"off"``: XLA for training.
 
     Returns:
         The metrics dict also written to ``humor/metrics.json``.
@@ -78,6 +80,7 @@ def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None
     import keras
 
     from dank.data.pipeline import load_catalogue, load_vocab
+    from dank.distribute import resolve_jit_compile
     from dank.humor.model import build_humor_model
     from dank.run import prepare_run
 
@@ -106,7 +109,9 @@ def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None
     x, y = _arrays(train, config, len(catalogue), rng)
     keras.utils.set_random_seed(config.seed)
     model = build_humor_model(config, len(vocab), len(catalogue))
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    jit = resolve_jit_compile(jit_compile)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse",
+                  jit_compile=jit)
     validation = None
     if len(val["label"]) >= 2:
         validation = _arrays(val, config, len(catalogue))
@@ -135,6 +140,7 @@ def train_humor(data_dir, run_dir, config, source=None, holdout=None, votes=None
     with atomic_path(sub / constants.MODEL_FILE) as tmp:
         model.save(tmp)
     metrics = {
+        "jit_compile": {"flag": jit_compile, "on": jit},
         "target": config.target,
         "source": str(source) if source else None,
         "holdout": str(holdout) if holdout else None,

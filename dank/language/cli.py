@@ -7,6 +7,7 @@ DEFAULT_DATA = "data/build/starter"
 
 def register(commands):
     from dank.cascade.cli import DECODERS
+    from dank.distribute import add_flags as add_scaling_flags
     from dank.language.config import PRESETS, VARIANTS
 
     p = commands.group("train").add_parser(
@@ -18,10 +19,7 @@ def register(commands):
                    help="template (ours) or a paper variant needing the vision model")
     p.add_argument("--data", default=DEFAULT_DATA, help="data build directory")
     p.add_argument("--run", default=constants.DEFAULT_RUN, help="run directory")
-    p.add_argument("--strategy", default="default",
-                   help="tf.distribute strategy: default, mirrored, multiworker, tpu")
-    p.add_argument("--logical-cpus", type=int, default=0,
-                   help="split the CPU into N logical devices (to try mirrored)")
+    add_scaling_flags(p)
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
     p.add_argument("--weight-by-upvotes", action="store_true",
                    help="weight captions by upvote percentile (0.5..1.5)")
@@ -49,8 +47,12 @@ def register(commands):
     p.add_argument("--decoder", choices=DECODERS,
                    help=f"decoder for generation (default: {DECODERS[0]}, as for "
                    "`dank generate`)")
-    p.add_argument("--per-template", type=int, default=5, metavar="N",
+    p.add_argument("-n", "--per-template", type=int, default=5, metavar="N",
+                   dest="per_template",
                    help="captions generated per template (default 5)")
+    p.add_argument("--save-generated", metavar="FILE",
+                   help="also write the generated captions as JSON lines "
+                   "(template, top, bottom, decoder, seed) to FILE")
     p.add_argument("--seed", type=int, default=0, help="same seed, same captions")
     p.add_argument("--no-generation", action="store_true",
                    help="perplexity only, no generated captions")
@@ -72,7 +74,7 @@ def _train(args):
     metrics = train_language(
         args.data, args.run, config, preset=args.preset, strategy=args.strategy,
         logical_cpus=args.logical_cpus, embeddings=args.embeddings,
-        profile=args.profile,
+        profile=args.profile, jit_compile=args.jit_compile, force=args.force,
     )
     test = metrics["test"]
     print(f"test perplexity {test['perplexity']:.2f} per token, "
@@ -89,6 +91,7 @@ def _evaluate(args):
         args.run, args.csv, args.batch_size, data_dir=args.data,
         generation=not args.no_generation, decoder=args.decoder,
         per_template=args.per_template, seed=args.seed,
+        save_generated=args.save_generated,
     )
     print(json.dumps(result, indent=2))
     return 0

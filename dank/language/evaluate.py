@@ -88,14 +88,28 @@ def evaluate_run(
     decoder=None,
     per_template=5,
     seed=0,
+    save_generated=None,
 ):
     """What ``dank evaluate captions`` prints.
 
     Perplexity of ``csv``'s captions (``evaluate_csv``), or of the test split
     of the run's data build when there is no CSV; with ``generation``, the
     ``dank.metrics.generation_metrics`` of captions generated for the same
-    templates, under the key ``"generation"``.
+    templates, under the key ``"generation"``, the captions themselves saved
+    to ``save_generated`` (JSONL) when it is given.
+
+    Raises:
+        DankError: bad settings (checked before anything runs), or a missing
+            run, build, CSV or test caption.
     """
+    if per_template < 1:
+        raise DankError(f"captions per template must be >= 1, got {per_template}")
+    if save_generated is not None:
+        from dank.metrics.saved import check_writable
+
+        if not generation:
+            raise DankError("--save-generated needs generation; drop --no-generation")
+        check_writable(save_generated)
     if csv is not None:
         result = evaluate_csv(run_dir, csv, batch_size)
     else:
@@ -106,6 +120,7 @@ def evaluate_run(
         result["generation"] = generation_metrics(
             run_dir, data_dir=data_dir, decoder=decoder,
             per_template=per_template, seed=seed, csv=csv,
+            save_generated=save_generated,
         )
     return result
 

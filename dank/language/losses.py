@@ -32,24 +32,25 @@ class MaskedCrossEntropy(keras.losses.Loss):
         if sample_weight is not None:
             weight = ops.reshape(ops.cast(sample_weight, nll.dtype), (-1, 1))
             nll, mask = nll * weight, mask * weight
-        loss = ops.sum(nll) / ops.maximum(ops.sum(mask), 1e-9)
-        # Keras sums the replicas' gradients: scale so that they average.
-        return _scale_for_replicas(loss)
+        # Each replica's share of the mean over all replicas' tokens: Keras sums
+        # the replicas' gradients, so a step on N replicas equals a step on one
+        # device with the same global batch, however the tokens fall.
+        return ops.sum(nll) / ops.maximum(_sum_over_replicas(ops.sum(mask)), 1e-9)
 
     def call(self, y_true, y_pred):
         nll, mask = token_nll(y_true, y_pred)
         return ops.sum(nll, axis=-1) / ops.maximum(ops.sum(mask, axis=-1), 1e-9)
 
 
-def _scale_for_replicas(loss):
-    """Divides by the replicas in sync, as Keras' own losses do under tf.distribute."""
+def _sum_over_replicas(value):
+    """``value`` summed over the replicas in sync (itself on one device)."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if replicas > 1:
-            loss = loss / replicas
-    return loss
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            return context.all_reduce("sum", value)
+    return value
 
 
 @keras.saving.register_keras_serializable(package="dank")

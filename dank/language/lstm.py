@@ -31,6 +31,31 @@ from keras import ops
 CONDITIONINGS = ("none", "init", "input", "both")
 
 
+def _time_scan(body, carry, xs):
+    """``ops.scan`` over time that XLA can also differentiate.
+
+    Keras' TensorFlow ``scan`` runs a ``tf.while_loop`` without
+    ``maximum_iterations``, so the gradient's accumulators are lists of unknown
+    size, which XLA refuses ("requires a fixed tensor list size"). ``tf.scan``
+    bounds the loop by the sequence length, which XLA knows at compile time.
+
+    Returns:
+        ``(outputs [T, B, units], h, c)``: the stacked outputs and final state.
+    """
+    if keras.backend.backend() != "tensorflow":
+        (h, c), (outputs, _) = ops.scan(body, carry, xs)
+        return outputs, h, c
+    import tensorflow as tf
+
+    def step(acc, x):
+        (h, c), (out, _) = body(acc[:2], x)
+        return h, c, out
+
+    h, c = carry
+    hs, cs, outputs = tf.scan(step, xs, initializer=(h, c, ops.zeros_like(h)))
+    return outputs, hs[-1], cs[-1]
+
+
 @keras.saving.register_keras_serializable(package="dank")
 class ConditionedLSTM(keras.layers.Layer):
     """A stack of LSTM layers whose state or input is conditioned on a vector.
@@ -253,8 +278,7 @@ class ConditionedLSTM(keras.layers.Layer):
 
         xs = z if mask is None else ops.concatenate([z, ops.cast(mask, z.dtype)], -1)
         if not self.unroll:
-            (h, c), (outputs, _) = ops.scan(body, (h, c), xs)
-            return outputs, h, c
+            return _time_scan(body, (h, c), xs)
         outputs = []
         for t in range(z.shape[0]):
             (h, c), (out, _) = body((h, c), xs[t])

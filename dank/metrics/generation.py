@@ -22,7 +22,9 @@ import numpy as np
 
 from dank import constants
 from dank.errors import DankError
-from dank.metrics.classifier import BagOfWords, real_vs_generated_accuracy
+from dank.metrics.classifier import BagOfWords
+from dank.metrics.humanlike import humanlike_metrics
+from dank.metrics.saved import check_writable, decoder_name, save_captions
 from dank.metrics.text import (
     ContainmentIndex,
     caption_sequence,
@@ -40,8 +42,8 @@ def _joined(top, bottom):
 
 
 @functools.lru_cache(maxsize=2)
-def _corpus(data_dir, stamp):
-    """Training and test captions of a build, with the indexes built on them.
+def _corpus(data_dir, stamp, split="test"):
+    """Training and ``split`` captions of a build, with the indexes built on them.
 
     Cached per (build, catalogue mtime): a script that scores several decoders
     reads and indexes the 59k starter training captions once.
@@ -49,7 +51,7 @@ def _corpus(data_dir, stamp):
     from dank.data.pipeline import load_captions
 
     train = load_captions(data_dir, "train")
-    test = load_captions(data_dir, "test")
+    test = load_captions(data_dir, split)
     index = ContainmentIndex(caption_sequence(c["top"], c["bottom"]) for c in train)
     fidelity = BagOfWords(min_count=2, fit_prior=False).fit(
         [_joined(c["top"], c["bottom"]) for c in train], [c["label"] for c in train]
@@ -59,16 +61,22 @@ def _corpus(data_dir, stamp):
 
 def _decode_config(decoder, n):
     """The ``DecodeConfig`` for ``decoder`` giving ``n`` captions per template."""
-    from dank.decoding.config import METHODS, PRESETS, DecodeConfig
+    from dank.decoding.config import (
+        DEFAULT_DECODER,
+        METHODS,
+        PRESETS,
+        DecodeConfig,
+        config_for,
+    )
 
     if decoder is None:
-        base = DecodeConfig()
+        base = PRESETS[DEFAULT_DECODER]
     elif isinstance(decoder, DecodeConfig):
         base = decoder
     elif decoder in PRESETS:
         base = PRESETS[decoder]
     elif decoder in METHODS:
-        base = DecodeConfig(method=decoder)
+        base = config_for(decoder)
     else:
         raise DankError(
             f"unknown decoder {decoder!r}; use one of {', '.join(METHODS)} or a "
@@ -131,8 +139,14 @@ def _generate(model, vocab, labels, config, wanted, seed, safety):
     return raw, (kept if clean is not None else raw), seconds
 
 
-def _references(data_dir, csv, test, catalogue, vocab):
-    """Real held-out captions by label: the test split's, or the CSV's."""
+def _references(data_dir, csv, test, catalogue, vocab, split="test"):
+    """Real held-out captions by label: the ``split``'s, or the CSV's.
+
+    Raises:
+        DankError: no CSV row names a template of the run, or some template of
+            the run has no caption in ``split`` (the figures would silently
+            leave it out).
+    """
     if csv is not None:
         from dank.language.evaluate import captions_from_csv
 
@@ -142,10 +156,18 @@ def _references(data_dir, csv, test, catalogue, vocab):
     else:
         real = test
         if not real:
-            raise DankError(f"{data_dir} has no test captions; rebuild the data")
+            raise DankError(f"{data_dir} has no {split} captions; rebuild the data")
     by_label = {}
     for c in real:
         by_label.setdefault(c["label"], []).append(c)
+    missing = [t.id for t in catalogue if t.label not in by_label]
+    if csv is None and missing:
+        raise DankError(
+            f"{data_dir} has no {split} captions for {len(missing)} template(s) "
+            f"of the run ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}"
+            "); rebuild the data so every template has held-out captions, or "
+            "score against a --csv"
+        )
     return by_label
 
 
@@ -171,6 +193,8 @@ def generation_metrics(
     max_templates=None,
     *,
     novelty_weight=None,
+    split="test",
+    save_generated=None,
 ):
     """Generates captions for held-out templates and measures their quality.
 
@@ -196,6 +220,10 @@ def generation_metrics(
         novelty_weight: with ``rerank``, the weight of the copy penalty
             (``None``: ``dank.humor.rerank.NOVELTY_WEIGHT``; 0 turns the
             guard against copied captions off).
+        split: the held-out split whose captions are the references (``test``
+            to report, ``val`` to tune on); ignored with ``csv``.
+        save_generated: write the scored captions to this JSONL file
+            (``dank.metrics.saved``), atomically, once everything is scored.
 
     Returns:
         A flat JSON-able dict: ``decoder``, ``n_generated``, ``bleu1``..``bleu4``,
@@ -217,6 +245,8 @@ def generation_metrics(
     from dank.safety import default_filter
 
     _check_args(per_template, rerank, max_templates)
+    if save_generated is not None:
+        check_writable(save_generated)
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
     data_dir = Path(data_dir or info.get("data") or "")
@@ -236,8 +266,8 @@ def generation_metrics(
     if load_catalogue(data_dir) != catalogue:
         raise DankError(f"{run_dir} was not trained on {data_dir}: catalogues differ")
     stamp = (data_dir / constants.CATALOGUE_FILE).stat().st_mtime_ns
-    train, test, index, fidelity = _corpus(str(data_dir.resolve()), stamp)
-    references = _references(data_dir, csv, test, catalogue, vocab)
+    train, test, index, fidelity = _corpus(str(data_dir.resolve()), stamp, split)
+    references = _references(data_dir, csv, test, catalogue, vocab, split)
     labels = sorted(references)[:max_templates]
 
     n = RERANK_CANDIDATES if rerank else per_template
@@ -284,11 +314,18 @@ def generation_metrics(
         safety_filter=bool(safety_filter),
         max_templates=max_templates,
         n_templates=len(labels),
-        references="csv" if csv is not None else "test",
+        references="csv" if csv is not None else split,
         csv=None if csv is None else str(csv),
         run=str(run_dir),
         data=str(data_dir),
     )
+    if save_generated is not None:
+        save_captions(
+            save_generated,
+            [(catalogue[label].id, t, b) for label, t, b in generated],
+            decoder=decoder_name(decoder, config, rerank),
+            seed=seed,
+        )
     return result
 
 
@@ -348,19 +385,7 @@ def _score(generated, references, index, fidelity, model, vocab, seed):
     result["fidelity_real"] = fidelity.accuracy(
         [_joined(c["top"], c["bottom"]) for c in real], [c["label"] for c in real]
     )
-    # Real captions in the generated captions' template proportions.
-    rng = np.random.default_rng(seed)
-    per_label = {}
-    for label, _, _ in generated:
-        per_label[label] = per_label.get(label, 0) + 1
-    matched = []
-    for label in used:
-        rows = references[label]
-        pick = rng.permutation(len(rows))[: per_label[label]]
-        matched += [_joined(rows[i]["top"], rows[i]["bottom"]) for i in pick]
-    result["real_vs_generated_accuracy"] = real_vs_generated_accuracy(
-        matched, gen_texts, seed
-    )
+    result.update(humanlike_metrics(generated, references, seed))
     scored = [
         {
             "label": label,

@@ -9,16 +9,24 @@ would have given is done by hand, in one place: multipart parsing
 ``http.server``'s own (``send_error``), and the OpenAPI document (``openapi``).
 """
 
+import ipaddress
 import json
 import logging
 import re
 import sys
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
 from dank.data.catalogue import normalize_name
-from dank.serve.checks import ApiError, RateLimiter, int_field, parse_form
+from dank.serve.checks import (
+    ApiError,
+    RateLimiter,
+    client_key,
+    int_field,
+    parse_form,
+)
 from dank.serve.engine import MAX_SEED, new_seed
 from dank.serve.openapi import openapi
 
@@ -33,9 +41,11 @@ PAGE_CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
             "script-src 'self'; object-src 'none'; base-uri 'none'; "
             "frame-ancestors 'none'")
 DEFAULT_LIMIT = 60  # Templates listed when the client does not say.
-# An upload up to this many times the limit is read and dropped before the 413,
-# since many clients only read an answer once they have sent their body; past
-# it the connection is closed unread.
+# A body refused unread (413, 429, ...) up to this many times the upload limit
+# is read and dropped after the answer, since many clients only read an answer
+# once they have sent their body, and closing on unread bytes resets the
+# connection under them (a broken pipe, the answer lost). Past it, or after
+# ``socket_timeout_s``, the connection is closed unread.
 DRAIN_FACTOR = 4
 
 
@@ -72,6 +82,8 @@ class App:
         self.engine = engine
         self.config = config
         self.limiter = RateLimiter(config.rate_per_minute, config.rate_burst)
+        self.trusted_proxies = tuple(ipaddress.ip_network(p, strict=False)
+                                     for p in config.trusted_proxies)
         files = resources.files("dank.serve") / "static"
         self.static = {path: ((files / name).read_bytes(), ctype)
                        for path, (name, ctype) in STATIC.items()}
@@ -109,11 +121,23 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._dispatch("POST")
 
+    def do_OPTIONS(self):
+        self._dispatch("OPTIONS")
+
+    def _allowed(self, path):
+        """The methods ``path`` answers (``*``: the server's), or () if none."""
+        methods = {m for m, _, p, _ in self.ROUTES
+                   if path == "*" or re.fullmatch(p, path)}
+        return tuple(sorted(methods | {"OPTIONS"})) if methods else ()
+
     def _dispatch(self, method):
         url = urllib.parse.urlsplit(self.path)
         self.query = urllib.parse.parse_qs(url.query)
-        self.body_read = method != "POST"
+        self.unread = self._declared_length()
         try:
+            if method == "OPTIONS":
+                self.route_options(url.path)
+                return
             for want, _, pattern, name in self.ROUTES:
                 match = re.fullmatch(pattern, url.path)
                 if match and want == method:
@@ -127,6 +151,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             self._send_error(e)
         except TimeoutError:
+            self.unread = None  # Part read: neither reusable nor worth draining.
             self._send_error(ApiError(408, "request_timeout",
                                       "the request body arrived too slowly"))
         except Exception:
@@ -136,12 +161,23 @@ class Handler(BaseHTTPRequestHandler):
 
     # Responses --------------------------------------------------------------------
 
+    def _declared_length(self):
+        """The request body's Content-Length: 0 without one, None if unknown."""
+        headers = getattr(self, "headers", None)
+        if headers is None or "chunked" in headers.get("Transfer-Encoding", ""
+                                                       ).lower():
+            return None
+        raw = headers.get("Content-Length", "0").strip()
+        return int(raw) if raw.isdigit() else None
+
     def _send(self, status, body, content_type, headers=None):
-        if not self.body_read:  # Unread body would corrupt the next request.
+        unread = getattr(self, "unread", None)
+        if unread != 0:  # An unread body would corrupt the next request.
             self.close_connection = True
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:  # No Content: no Content-Length either (RFC 9110).
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         for key, value in (headers or {}).items():
@@ -151,6 +187,25 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+        if unread:
+            self.wfile.flush()
+            self._discard(unread)
+
+    def _discard(self, length):
+        """Reads and drops ``length`` unread body bytes, within the bounds of
+        ``DRAIN_FACTOR``, so the client sees the answer rather than a reset."""
+        config = self.server.app.config
+        if length > DRAIN_FACTOR * config.max_upload_bytes:
+            return
+        deadline = time.monotonic() + config.socket_timeout_s
+        try:
+            while length > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(length, 2**16))
+                if not chunk:
+                    return
+                length -= len(chunk)
+        except OSError:  # Timed out or hung up: the connection closes anyway.
+            pass
 
     def _send_json(self, data, status=200):
         self._send(status, json.dumps(data, ensure_ascii=False).encode(),
@@ -162,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_error(self, code, message=None, explain=None):
         """``http.server``'s own errors (bad request line, 501...) as JSON too."""
-        self.body_read = False
+        self.unread = None
         if self.request_version == "HTTP/0.9":  # Unparsed line: answer in 1.x.
             self.request_version = "HTTP/1.0"
         text = message or self.responses.get(code, ("error",))[0]
@@ -172,6 +227,13 @@ class Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.client_address[0], format % args)
 
     # Routes -----------------------------------------------------------------------
+
+    def route_options(self, path):
+        allowed = self._allowed(path)
+        if not allowed:
+            raise ApiError(404, "not_found", f"no such page or API route: {path}")
+        # No CORS headers: the page is served from the API's own origin.
+        self._send(204, b"", None, {"Allow": ", ".join(allowed)})
 
     def route_static(self):
         body, ctype = self.server.app.static[urllib.parse.urlsplit(self.path).path]
@@ -218,29 +280,26 @@ class Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             raise ApiError(411, "length_required",
                            "chunked uploads are not supported; send Content-Length")
-        raw = self.headers.get("Content-Length")
-        if raw is None or not raw.strip().isdigit():
+        length = self.unread
+        if length is None or "Content-Length" not in self.headers:
             raise ApiError(411, "length_required", "send a Content-Length header")
-        length = int(raw)
         if length > limit:
-            if length <= DRAIN_FACTOR * limit:  # So the client can read the 413.
-                while length > 0:
-                    length -= len(self.rfile.read(min(length, 2**20))) or length
-                self.body_read = True
             raise ApiError(413, "upload_too_large",
                            f"the request is {length:,} bytes; the limit is "
-                           f"{limit:,} ({limit // 2**20} MiB)")
+                           f"{limit:,} bytes ({limit / 2**20:g} MiB)")
         body = self.rfile.read(length)
-        if len(body) != length:
+        self.unread = None if len(body) != length else 0
+        if self.unread is None:
             raise ApiError(400, "incomplete_body", "the request body was cut short")
-        self.body_read = True
         return body
 
     def _form(self):
         body = self._read_body()
         ctype = self.headers.get_content_type()
         if ctype == "multipart/form-data":
-            return parse_form(self.headers["Content-Type"], body)
+            config = self.server.app.config
+            return parse_form(self.headers["Content-Type"], body,
+                              config.max_form_parts, config.max_part_header_bytes)
         if ctype == "application/json":
             try:
                 data = json.loads(body or b"{}")
@@ -256,7 +315,9 @@ class Handler(BaseHTTPRequestHandler):
     def route_generate(self):
         app = self.server.app
         engine, config = app.engine, app.config
-        app.limiter.take(self.client_address[0])
+        forwarded = ",".join(self.headers.get_all("X-Forwarded-For") or ())
+        app.limiter.take(client_key(self.client_address[0], forwarded,
+                                    app.trusted_proxies))
         fields, files = self._form()
         n = int_field(fields, "n", 1, 1, config.max_n)
         seed = int_field(fields, "seed", None, 0, MAX_SEED)

@@ -29,7 +29,14 @@ def register(commands):
                    default="diverse",
                    help="decoder when a request names none (default: %(default)s)")
     p.add_argument("--rate-limit", type=float, default=None, metavar="PER_MINUTE",
-                   help="generate requests per client per minute (default 60)")
+                   help="generate requests per client address per minute (default "
+                   "60); every client at one address shares it: all local "
+                   "clients, or all clients behind a proxy unless --trust-proxy")
+    p.add_argument("--trust-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="a reverse proxy (address or network, e.g. 127.0.0.1 or "
+                   "10.0.0.0/8; repeatable) whose X-Forwarded-For header names "
+                   "the client to rate-limit; without it the header is ignored, "
+                   "since any client can send one")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="longest wait for the model per request (default 60)")
     p.add_argument("--max-batch", type=int, default=None, metavar="N",
@@ -56,6 +63,15 @@ def config_from_args(args):
         if args.max_batch < 1:
             raise DankError(f"--max-batch must be >= 1, got {args.max_batch}")
         config = config.replace(max_batch=args.max_batch)
+    if args.trust_proxy:
+        for proxy in args.trust_proxy:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise DankError(f"--trust-proxy {proxy!r} is not an IP address or "
+                                "network; give one like 127.0.0.1 or 10.0.0.0/8"
+                                ) from None
+        config = config.replace(trusted_proxies=tuple(args.trust_proxy))
     if not 0 <= args.port <= 65535:
         raise DankError(f"--port must be in 0..65535, got {args.port}")
     return config

@@ -9,6 +9,11 @@ class ServeConfig:
 
     # Largest request body in bytes (an upload plus form fields): 8 MiB.
     max_upload_bytes: int = 8 * 1024 * 1024
+    # Most parts in a multipart form (it has five fields); past it, 413 before
+    # any part is parsed.
+    max_form_parts: int = 16
+    # Most header bytes in one form part (a long file name fits); past it, 400.
+    max_part_header_bytes: int = 8192
     # Largest uploaded picture in pixels (width * height): 24 MP, checked from
     # the header before the picture is decoded.
     max_pixels: int = 24_000_000
@@ -21,6 +26,10 @@ class ServeConfig:
     rate_per_minute: float = 60.0
     # Requests a client may make at once before the bucket runs dry.
     rate_burst: int = 10
+    # Proxies (addresses or networks, e.g. "127.0.0.1", "10.0.0.0/8") whose
+    # X-Forwarded-For names the client to rate-limit; empty: the header is
+    # ignored and every client is keyed by its connection's address.
+    trusted_proxies: tuple = ()
     # Seconds a generate request may wait for the model before a 504.
     request_timeout_s: float = 60.0
     # Seconds a client socket may sit idle mid-request (slow uploads) before 408.

@@ -11,12 +11,14 @@ threads, in parallel with the model.
 
 import argparse
 import concurrent.futures
+import contextlib
+import ctypes
 import logging
 import queue
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,15 @@ log = logging.getLogger(__name__)
 
 MAX_SEED = 2**31 - 1
 THUMB_SIDE = 512  # Longer side of the template pictures the page shows.
+# Template pictures (about 3 MB each, decoded) and thumbnails (about 40 kB)
+# kept, the least recently used dropped first: unbounded, they grew by a
+# picture per new template asked for, up to gigabytes on the full catalogue.
+MAX_PICTURES = 32
+MAX_THUMBS = 512
+# Model calls between two ``malloc_trim``s: glibc keeps the heap that freed
+# picture and PNG buffers leave behind (30-40 MiB on the tiny run), so
+# resident memory wanders up and down by that much without it.
+TRIM_EVERY = 100
 
 
 @dataclass
@@ -88,12 +99,13 @@ class Engine:
         self.catalogue = self.generator.catalogue
         self.image_size = self.generator.image_size
         self.by_id = {t.id: t for t in self.catalogue}
-        self._pictures = {}  # template id -> Picture
-        self._thumbs = {}  # template id -> JPEG bytes
+        self._pictures = OrderedDict()  # template id -> Picture, LRU first.
+        self._thumbs = OrderedDict()  # template id -> JPEG bytes, LRU first.
         self._cache_lock = threading.Lock()
         self.store = RenderStore(config.render_ttl_s, config.max_renders)
         self._queue = queue.Queue()
         self.batches = []  # Sizes of the batches run (the load test reads it).
+        self.calls = 0  # Model calls made.
         self._worker = threading.Thread(target=self._work, name="dank-model",
                                         daemon=True)
         self._worker.start()
@@ -124,24 +136,35 @@ class Engine:
         except DankError as e:
             raise ApiError(404, "unknown_template", str(e)) from e
 
+    def _cached(self, cache, key, make, limit):
+        """``cache[key]``, made by ``make()`` when missing; at most ``limit`` kept."""
+        with self._cache_lock:
+            value = cache.get(key)
+            if value is not None:
+                cache.move_to_end(key)
+                return value
+        value = make()  # Unlocked: two threads may both make it, which is harmless.
+        with self._cache_lock:
+            cache[key] = value
+            while len(cache) > limit:
+                cache.popitem(last=False)
+        return value
+
     def template_picture(self, template):
         """The template's own picture with its text boxes (cached)."""
         from dank.cascade.cli import template_image
         from dank.images import downscale, to_jpeg
 
-        with self._cache_lock:
-            picture = self._pictures.get(template.id)
-        if picture is None:
+        def make():
             try:
                 image = downscale(template_image(self.run_dir, template),
                                   self.config.meme_side)
             except DankError as e:
                 raise ApiError(404, "template_image_missing", str(e)) from e
             encoded = to_jpeg(downscale(image, self.image_size * 4), 95)
-            picture = Picture(template.id, image, encoded, template.boxes)
-            with self._cache_lock:
-                self._pictures[template.id] = picture
-        return picture
+            return Picture(template.id, image, encoded, template.boxes)
+
+        return self._cached(self._pictures, template.id, make, MAX_PICTURES)
 
     def template_thumbnail(self, template_id):
         """JPEG bytes of a template's picture for the page (exact id only)."""
@@ -152,14 +175,11 @@ class Engine:
             raise ApiError(404, "unknown_template",
                            f"no template with id {template_id!r}; "
                            "GET /api/templates lists them")
-        with self._cache_lock:
-            thumb = self._thumbs.get(template_id)
-        if thumb is None:
-            thumb = to_jpeg(downscale(self.template_picture(template).image,
-                                      THUMB_SIDE), 85)
-            with self._cache_lock:
-                self._thumbs[template_id] = thumb
-        return thumb
+        return self._cached(
+            self._thumbs, template_id,
+            lambda: to_jpeg(downscale(self.template_picture(template).image,
+                                      THUMB_SIDE), 85),
+            MAX_THUMBS)
 
     # Captioning -----------------------------------------------------------------
 
@@ -236,6 +256,9 @@ class Engine:
             return
         self.batches.append(len(jobs))
         del self.batches[:-1000]
+        self.calls += 1
+        if self.calls % TRIM_EVERY == 0:
+            release_free_memory()
         for job, found in zip(jobs, memes):
             job.future.set_result(found[: job.n])
 
@@ -249,6 +272,12 @@ class Engine:
         self._queue.put(None)
         self._worker.join(timeout=60)
         self.store.close()
+
+
+def release_free_memory():
+    """Hands glibc's free heap back to the system (a no-op without glibc)."""
+    with contextlib.suppress(OSError, AttributeError):  # Not glibc (macOS).
+        ctypes.CDLL(None).malloc_trim(0)  # The process's own symbols hold libc's.
 
 
 def new_seed():

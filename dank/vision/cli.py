@@ -4,7 +4,7 @@ import json
 import sys
 
 from dank import constants
-from dank.distribute import STRATEGIES
+from dank.distribute import add_flags as add_scaling_flags
 
 DEFAULT_DATA = "data/build/starter"
 
@@ -31,7 +31,7 @@ def register(commands):
         help="backbone weights: imagenet (from Keras' cache) "
         "or an .h5/.keras file; default: from scratch",
     )
-    train.add_argument("--strategy", choices=STRATEGIES, default="default")
+    add_scaling_flags(train, jit_default=None)
     train.add_argument("--steps", type=int, help="override the preset's step count")
     train.add_argument(
         "--batch-size", type=int, help="override the preset's batch size"
@@ -95,7 +95,10 @@ def _train(args):
         weights=args.weights,
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
+        logical_cpus=args.logical_cpus,
         profile=args.profile,
+        jit_compile=args.jit_compile,
+        force=args.force,
     )
     print(json.dumps(metrics))
     return 0

@@ -113,10 +113,15 @@ def load_classifier(run_dir):
 
 
 def load_array(path, image_size):
-    """Decodes an image file safely to uint8 [H, W, 3], shrunk for speed."""
-    from dank.images import downscale
+    """Decodes an image file ("-": stdin) safely to uint8 [H, W, 3], shrunk."""
+    import sys
 
-    image = downscale(open_image(path), image_size * DECODE_SIDE_FACTOR)
+    from dank.images import display_name, downscale, read_stream
+
+    name = display_name(path)
+    if path == "-":  # Read up to the upload limit, like ``dank generate -``.
+        path = read_stream(getattr(sys.stdin, "buffer", None), name=name)
+    image = downscale(open_image(path, name=name), image_size * DECODE_SIDE_FACTOR)
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -127,18 +132,39 @@ def classify_files(paths, run_dir, top_k=5, batch_size=16, classifier=None):
     "aliases"}, ...], "known"}``; a bad one (missing, corrupt, not an image)
     gives ``{"image", "error"}`` and the rest carry on.
     """
+    from dank.images import display_name
+
     classifier = classifier or load_classifier(run_dir)
     paths = [str(p) for p in paths]
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
         arrays, results = {}, {}
-        for path in chunk:
+        for i, path in enumerate(chunk):
+            # Keyed by position: the same file named twice is two results.
             try:
-                arrays[path] = load_array(path, classifier.image_size)
+                arrays[i] = load_array(path, classifier.image_size)
             except DankError as e:
-                results[path] = {"image": path, "error": str(e)}
+                results[i] = {"image": display_name(path), "error": str(e)}
         if arrays:
-            probs, _ = classifier.predict(list(arrays.values()))
-            for path, row in zip(arrays, probs):
-                results[path] = {"image": path, **classifier.describe(row, top_k)}
-        yield from (results[path] for path in chunk)
+            probs = _predict_padded(classifier, list(arrays.values()))
+            for i, row in zip(arrays, probs):
+                results[i] = {
+                    "image": display_name(chunk[i]),
+                    **classifier.describe(row, top_k),
+                }
+        yield from (results[i] for i in range(len(chunk)))
+
+
+def _predict_padded(classifier, arrays):
+    """Probabilities of ``arrays``, run as a batch padded to a power of two.
+
+    A chunk holds however many of its files could be read; padding keeps the
+    batch shapes to a handful, each traced once, instead of one trace per count.
+    """
+    import tensorflow as tf
+
+    batch = classifier.preprocess(arrays)
+    pad = 2 ** (len(arrays) - 1).bit_length() - len(arrays)
+    if pad > 0:
+        batch = tf.concat([batch, tf.zeros((pad, *batch.shape[1:]), batch.dtype)], 0)
+    return classifier.predict(batch)[0][: len(arrays)]

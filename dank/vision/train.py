@@ -13,6 +13,7 @@ calibrated on the validation set, and the model is saved atomically.
 import importlib.util
 import logging
 import math
+import os
 import time
 from pathlib import Path
 
@@ -22,10 +23,10 @@ import tensorflow as tf
 
 from dank import constants
 from dank.data.pipeline import load_catalogue
-from dank.distribute import get_strategy
+from dank.distribute import get_strategy, resolve_jit_compile, run_writer, xla_errors
 from dank.io import atomic_path, write_json
 from dank.progress import fit_verbosity
-from dank.run import prepare_run
+from dank.run import finished_metrics, prepare_run
 from dank.summaries import (
     ProfileBatches,
     Throughput,
@@ -40,6 +41,8 @@ from dank.vision.weights import resolve_weights
 log = logging.getLogger(__name__)
 
 HEAD_DONE_FILE = "head_done.weights.h5"
+# The trained model before its final evaluation; renamed to model.keras after.
+UNEVALUATED_FILE = "unevaluated.keras"
 BATCH_LOG_EVERY = 10  # Steps between batch-level TensorBoard scalars (at most).
 
 
@@ -204,40 +207,80 @@ def train_vision(
     logical_cpus=0,
     callbacks=(),
     profile=False,
+    jit_compile=None,
+    force=False,
 ):
     """Trains, calibrates and saves the classifier; returns the metrics dict.
+
+    A finished run is not retrained unless ``force``; a run killed during its
+    final evaluation resumes there.
 
     Args:
         data_dir: a data build.
         run_dir: the run directory (created if missing).
         config: a ``VisionConfig``.
         weights: None (from scratch), ``"imagenet"`` or a weights file path.
-        strategy: a ``dank.distribute.STRATEGIES`` name.
+        strategy: a ``dank.distribute.STRATEGIES`` name. Made before anything
+            else runs TensorFlow; on a multi-worker run only the chief writes.
         mixed_precision: use float16 compute (for GPUs).
         logical_cpus: split the CPU into this many devices (testing ``mirrored``).
         callbacks: extra Keras callbacks for ``fit`` (tests use one to interrupt).
         profile: record a profiler trace of a few batches of each phase.
+        jit_compile: ``"auto"``, ``"on"``, ``"off"``; None keeps the preset's.
+        force: retrain a finished run from scratch.
     """
     if weights:
         resolve_weights(weights)  # Before the run directory is touched.
-    catalogue = load_catalogue(data_dir)
-    settings = {
-        **config.to_dict(),
-        "weights": weights,
-        "strategy": strategy,
-        "mixed_precision": bool(mixed_precision),
-    }
-    out_dir = prepare_run(run_dir, data_dir, constants.VISION_DIR, settings)
-    write_hparams(
-        out_dir / constants.LOGS_DIR,
-        settings,
-        trial_id=f"{out_dir.parent.name}/{out_dir.name}",
-    )
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    dist = get_strategy(strategy, logical_cpus)
+    dist = get_strategy(strategy, logical_cpus)  # Before any TensorFlow op.
+    if jit_compile is not None:
+        config = config.replace(jit_compile=resolve_jit_compile(jit_compile))
+    with run_writer(dist, run_dir) as writer_run:
+        out_dir = Path(writer_run) / constants.VISION_DIR
+        done = finished_metrics(out_dir, force)
+        if done is not None:
+            return done
+        settings = {
+            **config.to_dict(),
+            "weights": weights,
+            "strategy": strategy,
+            "mixed_precision": bool(mixed_precision),
+        }
+        out_dir = prepare_run(writer_run, data_dir, constants.VISION_DIR, settings)
+        if mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        pending = out_dir / UNEVALUATED_FILE
+        if pending.is_file():  # Killed during the final evaluation: resume there.
+            log.info("vision: %s is trained; evaluating it", pending)
+            model, train_seconds, steps_run = keras.saving.load_model(pending), 0, 0
+        else:
+            write_hparams(
+                out_dir / constants.LOGS_DIR,
+                settings,
+                trial_id=f"{out_dir.parent.name}/{out_dir.name}",
+            )
+            with xla_errors(config.jit_compile):
+                model, train_seconds, steps_run = _train(
+                    dist, data_dir, config, weights, out_dir, callbacks, profile
+                )
+            with atomic_path(pending) as tmp:
+                model.save(tmp)
+            (out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE).unlink(missing_ok=True)
+        metrics = _evaluate(model, data_dir, config, out_dir, steps_run,
+                            train_seconds)
+        metrics.update(strategy=strategy, replicas=int(dist.num_replicas_in_sync),
+                       jit_compile={"flag": str(jit_compile or "preset"),
+                                    "on": bool(config.jit_compile)})
+        write_json(out_dir / constants.METRICS_FILE, metrics)
+        os.replace(pending, out_dir / constants.MODEL_FILE)  # Marks it finished.
+        log.info("vision: %s", metrics)
+        return metrics
+
+
+def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
+    """Both phases of training; returns ``(model, seconds, steps run)``."""
+    n = len(load_catalogue(data_dir))
     with dist.scope():
-        model = build_model(len(catalogue), config.image_size, config.dropout)
+        model = build_model(n, config.image_size, config.dropout)
         if weights:
             load_pretrained(model, weights)
             # A resumed run (it has backups) restores its own head instead.
@@ -248,42 +291,24 @@ def train_vision(
                 log.info("vision: head imprinted from the templates: %s", stats)
         train_model = keras.Model(model.inputs, model.get_layer("logits").output)
 
-    n = len(catalogue)
     dataset = data.train_dataset(data_dir, config).map(
         lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE
     )
     start, steps_run = time.perf_counter(), 0
     head_steps = min(config.head_steps, config.steps // 2) if weights else 0
     head_done = out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE
+    phase = dict(model=model, train_model=train_model, dataset=dataset,
+                 config=config, out_dir=out_dir, callbacks=callbacks,
+                 profile=profile)
     with dist.scope():
         if head_steps and head_done.is_file():
             train_model.load_weights(head_done)
         elif head_steps:
             backbone(model).trainable = False
-            steps_run += _fit_phase(
-                model,
-                train_model,
-                dataset,
-                config,
-                head_steps,
-                out_dir,
-                "head",
-                callbacks,
-                profile,
-            )
+            steps_run += _fit_phase(steps=head_steps, name="head", **phase)
             backbone(model).trainable = True
             train_model.save_weights(head_done)
-        steps_run += _fit_phase(
-            model,
-            train_model,
-            dataset,
-            config,
-            config.steps - head_steps,
-            out_dir,
-            "full",
-            callbacks,
-            profile,
-        )
+        steps_run += _fit_phase(steps=config.steps - head_steps, name="full", **phase)
     train_seconds = time.perf_counter() - start
 
     reestimate_batchnorm(
@@ -291,6 +316,12 @@ def train_vision(
         data.train_dataset(data_dir, config, seed=config.seed + 99),
         config.bn_batches,
     )
+    return model, train_seconds, steps_run
+
+
+def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
+    """Validation accuracy and the unknown threshold; logs them; returns metrics."""
+    catalogue = load_catalogue(data_dir)
     probs, _, labels = predict_arrays(model, data.val_dataset(data_dir, config))
     unknown_probs, _, _ = predict_arrays(model, data.unknown_dataset(config))
     calibration = calibrate.choose_threshold(
@@ -298,14 +329,12 @@ def train_vision(
         unknown_probs.max(axis=1),
         unknown_source=f"{config.val_unknown} synthetic colour-field/noise pictures",
     )
-    with atomic_path(out_dir / constants.MODEL_FILE) as tmp:
-        model.save(tmp)
     write_json(out_dir / constants.CALIBRATION_FILE, calibration)
     metrics = {
         "val_top1": topk_accuracy(probs, labels, 1),
         "val_top5": topk_accuracy(probs, labels, 5),
         "n_val": int(labels.size),
-        "n_templates": n,
+        "n_templates": len(catalogue),
         "image_size": config.image_size,
         "steps": config.steps,
         "steps_run_this_process": steps_run,
@@ -318,7 +347,6 @@ def train_vision(
         "known_recall": calibration["known_recall"],
         "unknown_rejection": calibration["unknown_rejection"],
     }
-    write_json(out_dir / constants.METRICS_FILE, metrics)
     _log_final(
         out_dir / constants.LOGS_DIR,
         data_dir,
@@ -328,8 +356,6 @@ def train_vision(
         catalogue,
         metrics,
     )
-    head_done.unlink(missing_ok=True)
-    log.info("vision: %s", metrics)
     return metrics
 
 

@@ -18,8 +18,9 @@ FLOPs per row and step: the LSTM's 2 * 4u * (e + u) plus the vocabulary
 projection's 2 * u * V; a batch runs B * K rows for every step it takes. Figures
 are captions/s (median, min, max over repeats after warm-up); ratios are each
 mode over the Python loop and the achieved GFLOP/s over the run's fp32 matmul
-ceiling (issue 10's target for beam-5 at batch 32: >= 0.7). The numpy rate of
-the projection's own matmul shape is reported too, as a shape-specific ceiling.
+ceiling (``ceiling.py``; issue 10's target for beam-5 at batch 32: >= 0.7).
+The numpy rate of the projection's own matmul shape is reported too, as a
+figure (not a divisor).
 
 Usage: python experiments/benchmarks/bench_decoding.py [--quick] [--method beam]
     [--batches 1,32]

@@ -7,9 +7,9 @@ the machine's noise) and reports:
 * ``custom_vs_builtin``: custom tokens/s over built-in tokens/s (target >= 0.95),
   for the full model and for the LSTM alone (``lstm_only_custom_vs_builtin``);
 * ``train_of_ceiling``: achieved training FLOP/s of the full custom model over
-  the run's numpy fp32 matmul ceiling (issue 10's target: >= 0.7), and over the
-  TensorFlow ceiling. Training FLOPs per token are 3x the forward matmuls
-  (forward + two backward).
+  the run's fp32 matmul ceiling (``ceiling.py``: the best of TensorFlow's and
+  unpinned numpy's; issue 10's target: >= 0.7). Training FLOPs per token are
+  3x the forward matmuls (forward + two backward).
 
 Sizes come from the language presets (``--preset cpu``: the starter set's
 vocabulary, ``paper``: the paper's LSTM 512 / embeddings 300 / 38,821 words).

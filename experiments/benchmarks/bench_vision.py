@@ -8,9 +8,9 @@ Measures, in one process, so only ratios are compared:
   read, decode, augment, batch); ``pipeline_vs_training`` must stay >= 5 so
   tf.data never starves the model;
 * inference images/s at batch 1 and batch 32;
-* ``*_of_ceiling``: achieved FLOP/s over the run's fp32 matmul ceiling, counting
-  ResNet50 as 4.1 GMAC (8.2 GFLOP) per 224x224 image forward, scaled by
-  (S/224)^2, and a training step as 3x the forward.
+* ``*_of_ceiling``: achieved FLOP/s over the run's fp32 ceiling (``ceiling.py``),
+  counting ResNet50 as 4.1 GMAC (8.2 GFLOP) per 224x224 image forward, scaled
+  by (S/224)^2, and a training step as 3x the forward.
 
 Usage: python experiments/benchmarks/bench_vision.py [--quick] [--preset cpu
     --steps 5 --data data/build/starter --n-templates 100 --no-xla --batch 32]

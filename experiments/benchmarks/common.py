@@ -9,7 +9,8 @@ conventions, so results from different scripts read the same way:
 * ``ratios``: name -> float, always "higher is better" (a speed-up over the
   named baseline, or a fraction of the same run's fp32 matmul ceiling), so the
   regression guard can flag any ratio that fell;
-* ``ceiling``: the GFLOP/s the fractions were taken against (numpy and TF).
+* ``ceiling``: the fp32 GFLOP/s every fraction was taken against (the best of
+  TensorFlow's and unpinned numpy's matmul: ``ceiling.py``).
 
 Nothing here imports TensorFlow at module level, so the helpers stay cheap to
 test; ``tf_matmul_rate`` imports it when called.
@@ -28,7 +29,7 @@ from pathlib import Path
 from dank.machine import cpu_model, machine_info  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
-CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (~190 GFLOP/s idle).
+CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (``ceiling.py``).
 # Caption vocabulary per language preset: the starter set's words; the paper's.
 VOCAB = {"tiny": 500, "cpu": 10530, "paper": 38821}
 
@@ -147,38 +148,47 @@ def numpy_matmul_rate(m=CEILING_SIZE, k=None, n=None, repeats=3):
     return rates(measure(fn, repeats), gflop, "GFLOP/s")
 
 
-def tf_matmul_rate(m=CEILING_SIZE, repeats=3):
-    """GFLOP/s of a TensorFlow fp32 square matmul in a ``tf.function``.
+def tf_matmul(m=CEILING_SIZE, dtype="float32"):
+    """``(fn, GFLOP)``: a TensorFlow square matmul in a ``tf.function`` to time.
 
     TensorFlow multiplies with oneDNN (when on) rather than numpy's BLAS, so
-    the two ceilings can differ; training and decoding run on this one.
+    the two rates can differ; training and decoding run on this one.
+    ``dtype="bfloat16"`` gives the bf16 rate (AVX512_BF16 or AMX CPUs).
     """
     import tensorflow as tf
 
-    a = tf.random.uniform((m, m))
-    b = tf.random.uniform((m, m))
+    a = tf.cast(tf.random.uniform((m, m)), dtype)
+    b = tf.cast(tf.random.uniform((m, m)), dtype)
     matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    seconds = measure(lambda: matmul().numpy(), repeats)
-    return rates(seconds, 2 * m**3 / 1e9, "GFLOP/s")
+    return (lambda: matmul().numpy()), 2 * m**3 / 1e9
+
+
+def tf_matmul_rate(m=CEILING_SIZE, repeats=3, dtype="float32"):
+    """GFLOP/s of ``tf_matmul`` (``stats`` over ``repeats``)."""
+    fn, gflop = tf_matmul(m, dtype)
+    return rates(measure(fn, repeats), gflop, "GFLOP/s")
 
 
 def ceilings(args):
-    """The run's ceilings in GFLOP/s: ``{"numpy": x, "tf": y}``.
+    """The run's fp32 ceiling in GFLOP/s: ``{"fp32": x}`` (``ceiling.py``).
 
-    Taken from ``--ceiling-gflops`` / ``--tf-ceiling-gflops`` when ``run.py``
-    measured them at the start of the suite, else measured here.
+    Taken from ``--ceiling-gflops`` when ``run.py`` measured it just before
+    this benchmark, else measured here (and the whole record kept).
     """
-    repeats = 2 if args.quick else 5
-    numpy_gflops = args.ceiling_gflops or numpy_matmul_rate(repeats=repeats)["median"]
-    tf_gflops = args.tf_ceiling_gflops or tf_matmul_rate(repeats=repeats)["median"]
-    return {"numpy": round(numpy_gflops, 2), "tf": round(tf_gflops, 2)}
+    if args.ceiling_gflops:
+        return {"fp32": round(args.ceiling_gflops, 2)}
+    import ceiling
+    import summary
+
+    record = ceiling.measure(repeats=3 if args.quick else 5)
+    print("\n".join(summary.ceiling_lines(record)), file=sys.stderr, flush=True)
+    return {"fp32": record["fp32"], "record": record}
 
 
 def ceiling_fractions(ratios, name, gflops, ceiling):
-    """Adds ``name_of_ceiling`` (numpy) and ``name_of_tf_ceiling`` to ``ratios``."""
+    """Adds ``name_of_ceiling``, achieved over the fp32 ceiling, to ``ratios``."""
     value = gflops["median"] if isinstance(gflops, dict) else gflops
-    ratios[f"{name}_of_ceiling"] = round(value / ceiling["numpy"], 4)
-    ratios[f"{name}_of_tf_ceiling"] = round(value / ceiling["tf"], 4)
+    ratios[f"{name}_of_ceiling"] = round(value / ceiling["fp32"], 4)
 
 
 def caption_flops(units, embed, vocab):
@@ -256,11 +266,7 @@ def add_common_args(parser, needs_run=False):
     parser.add_argument("--json-out", help="also write the result JSON here")
     parser.add_argument(
         "--ceiling-gflops", type=float, default=None,
-        help="numpy fp32 matmul ceiling of this run (measured here if omitted)",
-    )
-    parser.add_argument(
-        "--tf-ceiling-gflops", type=float, default=None,
-        help="TensorFlow fp32 matmul ceiling of this run (measured if omitted)",
+        help="fp32 matmul ceiling of this run (ceiling.py; measured if omitted)",
     )
     if needs_run:
         parser.add_argument(

@@ -3,8 +3,10 @@
     python experiments/benchmarks/run.py [--quick] [--only NAME ...]
         [--run runs/default] [--data data/build/starter] [--list]
 
-Measures the fp32 matmul ceiling (numpy and TensorFlow, 4096x4096) at the
-start, then runs each ``bench_*.py`` in its own subprocess with the ceiling
+Measures the fp32 matmul ceiling (``ceiling.py``: the best of TensorFlow's
+and numpy's 4096x4096 fp32 matmul, numpy with OpenBLAS unpinned in its own
+subprocess, plus the CPU's features and a bf16 ceiling where it has one) at
+the start, then runs each ``bench_*.py`` in its own subprocess with the ceiling
 measured again just before it (``ceiling_before`` in its result): on a shared
 machine the load moves during a 15-minute run, and a fraction taken against a
 ceiling from minutes earlier would say more about the neighbours than about
@@ -35,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ceiling as ceilings
 import common
 import summary
 
@@ -106,8 +109,7 @@ def run_bench(bench, args, ceiling, tmp):
     """Runs one benchmark script; its result dict with status, time and memory."""
     out, log = Path(tmp) / f"{bench.name}.json", Path(tmp) / f"{bench.name}.log"
     command = [sys.executable, str(HERE / bench.script), "--json-out", str(out),
-               "--ceiling-gflops", str(ceiling["numpy"]["median"]),
-               "--tf-ceiling-gflops", str(ceiling["tf"]["median"]), *bench.args]
+               "--ceiling-gflops", str(ceiling["fp32"]), *bench.args]
     if args.quick:
         command.append("--quick")
     else:
@@ -117,7 +119,7 @@ def run_bench(bench, args, ceiling, tmp):
     if bench.needs_data and Path(args.data).is_dir():
         command += ["--data", args.data]
     mode = "quick" if args.quick else "full"
-    print(f"[bench] {bench.name}: {' '.join(command[1:2] + command[8:])}", flush=True)
+    print(f"[bench] {bench.name}: {' '.join(command[1:2] + command[6:])}", flush=True)
     code, timed_out, peak, wall = run_script(command, bench.timeout_s[mode], log)
     result = json.loads(out.read_text()) if out.is_file() else {}
     status = "timeout" if timed_out else "ok" if code == 0 and result else "failed"
@@ -131,14 +133,9 @@ def run_bench(bench, args, ceiling, tmp):
     return result
 
 
-def measure_ceiling(quick):
-    """The fp32 matmul ceilings (numpy and TensorFlow) in GFLOP/s, now."""
-    repeats = 2 if quick else 7
-    return {
-        "size": common.CEILING_SIZE,
-        "numpy": common.numpy_matmul_rate(repeats=repeats),
-        "tf": common.tf_matmul_rate(repeats=repeats),
-    }
+def measure_ceiling(quick, bf16=False):
+    """The ceiling record (``ceiling.measure``) now; ``fp32`` divides fractions."""
+    return ceilings.measure(repeats=3 if quick else 5, bf16=bf16)
 
 
 def main(argv=None):
@@ -171,9 +168,10 @@ def main(argv=None):
     slug = common.machine_slug(machine)
     date = datetime.datetime.now(datetime.UTC)
     print(f"[bench] {slug}: measuring the fp32 matmul ceiling", flush=True)
-    ceiling = measure_ceiling(args.quick)
-    print(f"[bench] ceiling numpy {ceiling['numpy']['median']:.1f} GFLOP/s, "
-          f"TensorFlow {ceiling['tf']['median']:.1f} GFLOP/s", flush=True)
+    ceiling = measure_ceiling(args.quick, bf16=True)
+    for line in summary.ceiling_lines(ceiling):
+        if line:
+            print(f"[bench] {line}", flush=True)
     results = {
         "date": date.strftime("%Y-%m-%d"),
         "time_utc": date.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -191,15 +189,17 @@ def main(argv=None):
         for bench in selected:
             before = measure_ceiling(quick=True)
             result = run_bench(bench, args, before, tmp)
-            result["ceiling_before"] = {k: round(before[k]["median"], 2)
-                                        for k in ("numpy", "tf")}
+            result["ceiling_before"] = {
+                "fp32": before["fp32"], "source": before["fp32_source"],
+                **{k: round(ceilings.best(before[k]), 2)
+                   for k in ("tf", "numpy_unpinned", "numpy_pinned")}}
             results["benchmarks"][bench.name] = result
     # A second ceiling at the end shows whether the machine's load changed
     # during the run (another process on the shared cores), which would make
     # the fractions of the start ceiling unreliable.
     results["ceiling_end"] = measure_ceiling(quick=True)
     results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    drift = results["ceiling_end"]["numpy"]["median"] / ceiling["numpy"]["median"]
+    drift = results["ceiling_end"]["fp32"] / ceiling["fp32"]
     results["ceiling_drift"] = round(drift - 1, 3)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     ratios = summary.flat_ratios(results)
@@ -208,7 +208,7 @@ def main(argv=None):
         summary.committed_results(args.out_dir, common.ROOT), args.quick, slug)
     results["baseline"] = base[0] if base else None
     results["regressions"] = (
-        summary.compare(ratios, summary.flat_ratios(base[1])) if base else [])
+        summary.compare(ratios, summary.baseline_ratios(base[1])) if base else [])
 
     stem = f"{results['date']}-{slug}{'-quick' if args.quick else ''}"
     if args.only:  # A partial run never replaces the suite's file of the day.

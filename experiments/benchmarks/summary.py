@@ -38,6 +38,16 @@ def flat_ratios(results):
     return out
 
 
+def baseline_ratios(results):
+    """``flat_ratios`` of a baseline, less its fractions of the ceiling when it
+    took them against another ceiling (before issue 23: pinned numpy alone, no
+    ``fp32`` in its record), since those fractions are not comparable."""
+    ratios = flat_ratios(results)
+    if "fp32" in (results.get("ceiling") or {}):
+        return ratios
+    return {k: v for k, v in ratios.items() if "_of_" not in k.split(".")[-1]}
+
+
 def compare(new, old, threshold=THRESHOLD):
     """Ratios present in both that fell by more than ``threshold`` (a fraction).
 
@@ -178,10 +188,43 @@ def cascade_table(results):
     return lines
 
 
+def ceiling_lines(c):
+    """Markdown bullets for a ``ceiling.measure`` record: the divisor, then each
+    matmul behind it, the BLAS kernels, the CPU features and the bf16 ceiling."""
+    def best(key):
+        return _num(c[key]["max"], 1) if c.get(key) else "-"
+
+    def kernel(key):
+        blas = (c.get(key) or {}).get("blas") or {}
+        return f" (OpenBLAS kernel {blas['architecture']})" if blas.get(
+            "architecture") else ""
+
+    pins = ", ".join(f"`{k}={v}`" for k, v in
+                     (c.get("numpy_pinned") or {}).get("env", {}).items())
+    features = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in
+                         (c.get("cpu_features") or {}).items())
+    lines = [
+        f"**fp32 ceiling: {_num(c['fp32'], 1)} GFLOP/s** ({c['size']}x{c['size']} "
+        f"matmul, best repeat, start of run; from `{c['fp32_source']}`). Every "
+        "fraction below is of this ceiling.",
+        "",
+        f"- TensorFlow fp32: {best('tf')} GFLOP/s",
+        f"- numpy fp32 in a subprocess with "
+        f"{' and '.join(c['numpy_unpinned'].get('unset', []))} unset for it only: "
+        f"{best('numpy_unpinned')} GFLOP/s{kernel('numpy_unpinned')}",
+        f"- numpy fp32 as the environment pins OpenBLAS ({pins or 'no pins'}; "
+        f"reference only): {best('numpy_pinned')} GFLOP/s{kernel('numpy_pinned')}",
+        f"- CPU features: {features or 'unknown'}",
+    ]
+    if c.get("bf16"):
+        lines.append(f"- bf16 ceiling (TensorFlow bf16 matmul; recorded, not a "
+                     f"divisor): {best('bf16')} GFLOP/s")
+    return lines
+
+
 def markdown(results):
     """The Markdown summary of a suite result (``run.py``'s JSON)."""
     m = results["machine"]
-    c = results["ceiling"]
     lines = [
         f"# Benchmarks {results['date']} on {results['machine_slug']}"
         f" ({'quick' if results['quick'] else 'full'})",
@@ -191,11 +234,10 @@ def markdown(results):
         f"(TF_ENABLE_ONEDNN_OPTS) {m['onednn']}; XLA auto-jit "
         f"{m.get('xla_auto_jit')} (each benchmark names its jit_compile per case).",
         "",
-        f"Ceiling (fp32 {c['size']}x{c['size']} matmul, start of run): numpy "
-        f"{_num(c['numpy']['median'])} GFLOP/s (min {_num(c['numpy']['min'])}, max "
-        f"{_num(c['numpy']['max'])}), TensorFlow {_num(c['tf']['median'])} GFLOP/s. "
+        *ceiling_lines(results["ceiling"]),
+        "",
         f"Suite wall time {_num(results['wall_s'], 1)} s. Each benchmark's "
-        "fractions are of the ceiling measured again just before it (in its "
+        "fractions are of the fp32 ceiling measured again just before it (in its "
         "section) when the run recorded one.",
         "",
     ]
@@ -203,11 +245,11 @@ def markdown(results):
         lines += [f"Note: {results['note']}", ""]
     drift = results.get("ceiling_drift")
     if drift is not None:
-        end = _num(results["ceiling_end"]["numpy"]["median"])
+        end = _num(results["ceiling_end"]["fp32"])
         warning = (" **The machine's load changed during the run: fractions of the "
                    "ceiling are unreliable.**" if abs(drift) > THRESHOLD else "")
         lines += [
-            f"Ceiling again at the end: numpy {end} GFLOP/s ({drift:+.0%}); load "
+            f"fp32 ceiling again at the end: {end} GFLOP/s ({drift:+.0%}); load "
             f"average {results.get('load_average_start')} -> "
             f"{results.get('load_average_end')}.{warning}",
             "",
@@ -251,7 +293,7 @@ def markdown(results):
         before = bench.get("ceiling_before")
         lines.append(f"{_num(bench.get('wall_s'), 1)} s, peak memory "
                      f"{_num(bench.get('peak_rss_mib'), 1)} MiB"
-                     + (f", ceiling just before it: numpy {_num(before['numpy'])} "
+                     + (f", fp32 ceiling just before it: {_num(before['fp32'])} "
                         f"GFLOP/s" if before else "") + ". Params: `"
                      f"{json.dumps(bench.get('params', {}), sort_keys=True)}`")
         lines += ["", "| ratio (higher is better) | value |", "|---|---|"]

@@ -20,6 +20,7 @@ from dank.errors import DankError
 from dank.images import open_image
 from dank.io import write_bytes
 from dank_spiders.items import TemplateItem
+from dank_spiders.report import NOT_FOUND, note_url
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class TemplateImagesPipeline(ImagesPipeline):
         pipe.max_bytes = settings.getint("DANK_IMAGE_MAX_BYTES", 8 * 2**20)
         pipe.max_pixels = settings.getint("DANK_IMAGE_MAX_PIXELS", 40_000_000)
         pipe.reasons = {}  # Image URL -> why it was refused (for the report).
+        pipe.not_found = set()  # Image URLs the site answered 404 or 410 for.
         return pipe
 
     def file_path(self, request, response=None, info=None, *, item=None):
@@ -61,6 +63,14 @@ class TemplateImagesPipeline(ImagesPipeline):
     def media_failed(self, failure, request, info):
         self.reasons[request.url] = failure.getErrorMessage() or failure.type.__name__
         return super().media_failed(failure, request, info)
+
+    async def media_downloaded(self, response, request, info, *, item=None):
+        # Scrapy calls any status but 200 a "download-error"; keep which it was.
+        if response.status in NOT_FOUND:
+            self.not_found.add(request.url)
+        if response.status != 200:
+            self.reasons[request.url] = f"HTTP {response.status}"
+        return await super().media_downloaded(response, request, info, item=item)
 
     def get_images(self, response, request, info, *, item=None):
         try:
@@ -105,6 +115,15 @@ class TemplateImagesPipeline(ImagesPipeline):
         for url, (ok, result) in zip(item.image_urls, results):
             if ok:
                 stats.inc_value("dank/images/stored")
+                continue
+            if url in self.not_found:
+                stats.inc_value("dank/images/not_found")
+                note_url(
+                    stats, "dank/images/not_found_urls", f"{item.template_id}: {url}"
+                )
+                logger.warning(
+                    "template image of %s not found: %s", item.template_id, url
+                )
                 continue
             reason = self.reasons.get(url) or getattr(result, "getErrorMessage", str)()
             stats.inc_value("dank/images/failed")

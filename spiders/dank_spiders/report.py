@@ -15,6 +15,15 @@ from dank.io import write_json
 
 logger = logging.getLogger(__name__)
 REPORT_FILE = "crawl_report.json"
+NOT_FOUND = (404, 410)  # Statuses of a page the site does not have (any more).
+MAX_URLS = 100  # URLs listed per fault in the report; the counts are complete.
+
+
+def note_url(stats, key, entry):
+    """Appends ``entry`` to the list statistic ``key``, up to ``MAX_URLS`` of them."""
+    entries = stats.get_value(key) or []
+    if len(entries) < MAX_URLS:
+        stats.set_value(key, [*entries, entry])
 
 
 def _sum(stats, prefix):
@@ -62,6 +71,14 @@ def summarize(stats, elapsed):
             "pagination_loops": stats.get("dank/pagination_loop", 0),
             "malformed_pages": _sum(stats, "dank/malformed/")
             + stats.get("dank/skipped/no_caption", 0),
+            # 404/410 pages by kind ("post", "stream", ...), and their URLs.
+            "pages_not_found": _under(stats, "dank/not_found/"),
+            "not_found_urls": stats.get("dank/not_found_urls", []),
+            # Posts, templates or captions listed again and skipped by the spider
+            # (the pipelines' duplicate drops are under "dropped").
+            "duplicates_skipped": _under(stats, "dank/duplicate/"),
+            "images_not_found": stats.get("dank/images/not_found", 0),
+            "image_not_found_urls": stats.get("dank/images/not_found_urls", []),
             "images_failed": stats.get("dank/images/failed", 0),
             "image_failures": stats.get("dank/images/failures", []),
             "spider_exceptions": _sum(stats, "spider_exceptions/"),

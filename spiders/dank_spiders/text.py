@@ -3,10 +3,14 @@
 import html
 
 
+def unescape(text):
+    """Unescapes HTML entities, twice-escaped ones ("&amp;lt;3") too."""
+    return html.unescape(html.unescape(text or ""))
+
+
 def clean_text(text):
-    """Unescapes HTML entities (twice-escaped too) and normalises whitespace."""
-    text = html.unescape(html.unescape(text or ""))
-    return " ".join(text.replace("\u00a0", " ").split())
+    """Unescapes HTML entities (``unescape``) and normalises whitespace."""
+    return " ".join(unescape(text).replace("\u00a0", " ").split())
 
 
 def clean_boxes(boxes):

@@ -58,8 +58,9 @@ def test_baseline_skips_a_run_whose_machine_got_busy():
     text = summary.markdown({**_results({}, drift=None), "date": "2026-01-01",
                              "note": "busy",
                              "machine": {"cpu": "c", "cores": 2, "onednn": "1"},
-                             "ceiling": {"size": 8, "numpy": {"median": 1.0, "min": 1.0,
-                                                              "max": 1.0},
-                                         "tf": {"median": 1.0}},
+                             "ceiling": {"size": 8, "fp32": 1.0,
+                                         "fp32_source": "tf", "tf": {"max": 1.0},
+                                         "numpy_unpinned": {"max": 1.0},
+                                         "numpy_pinned": {"max": 1.0}},
                              "targets": [], "baseline": None})
     assert "Note: busy" in text

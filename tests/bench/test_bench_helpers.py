@@ -24,6 +24,8 @@ def _load(name):
 
 common = _load("common")
 summary = _load("summary")
+sys.path.append(str(BENCH))  # ceiling.py imports common and summary by bare name.
+ceiling = _load("ceiling")
 
 
 def test_stats_median_min_max():
@@ -55,9 +57,75 @@ def test_ratio_and_ceiling_fractions():
     assert common.ratio({"median": 3.0}, {"median": 2.0}) == 1.5
     assert common.ratio(3.0, 0) is None
     ratios = {}
-    common.ceiling_fractions(ratios, "train", {"median": 50.0},
-                             {"numpy": 200.0, "tf": 100.0})
-    assert ratios == {"train_of_ceiling": 0.25, "train_of_tf_ceiling": 0.5}
+    common.ceiling_fractions(ratios, "train", {"median": 50.0}, {"fp32": 200.0})
+    assert ratios == {"train_of_ceiling": 0.25}  # One divisor, no second fraction.
+    args = type("Args", (), {"ceiling_gflops": 431.256, "quick": True})
+    assert common.ceilings(args) == {"fp32": 431.26}
+
+
+def _rate(best):
+    return {"median": best - 1, "min": best - 2, "max": best, "unit": "GFLOP/s", "n": 3}
+
+
+def _record(tf=430.0, unpinned=450.0, pinned=200.0, bf16=None):
+    return {
+        "size": 4096, "fp32": max(tf, unpinned),
+        "fp32_source": "tf" if tf >= unpinned else "numpy_unpinned",
+        "tf": _rate(tf),
+        "numpy_unpinned": {**_rate(unpinned), "unset": list(ceiling.PINS),
+                           "blas": {"architecture": "SkylakeX"}},
+        "numpy_pinned": {**_rate(pinned), "blas": {"architecture": "Haswell"},
+                         "env": {"OPENBLAS_CORETYPE": "Haswell",
+                                 "OPENBLAS_L2_SIZE": "(unset)"}},
+        "cpu_features": {"avx2": True, "avx512f": True, "avx512_bf16": bf16 is not None,
+                         "amx": False},
+        "bf16": None if bf16 is None else _rate(bf16),
+    }
+
+
+def test_cpu_features_and_bf16_from_flags():
+    flags = {"sse2", "avx2", "avx512f", "avx512_bf16"}
+    features = ceiling.cpu_features(flags)
+    assert features == {"avx2": True, "avx512f": True, "avx512_bf16": True,
+                        "amx": False}
+    assert ceiling.has_bf16(features)
+    assert ceiling.has_bf16(ceiling.cpu_features({"amx_tile"}))
+    assert not ceiling.has_bf16(ceiling.cpu_features({"avx2", "avx512f"}))
+    assert set(ceiling.cpu_features()) == set(ceiling.FEATURES)  # This machine's.
+
+
+def test_numpy_probe_unsets_only_the_two_pins_in_its_child():
+    environ = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1",
+               "OPENBLAS_NUM_THREADS": "2", "PATH": "/bin"}  # A copy: os.environ
+    assert ceiling.unpinned_env(environ) == {  # itself is never changed.
+        "OPENBLAS_NUM_THREADS": "2", "PATH": "/bin"}
+    probe = ceiling.numpy_unpinned(64, repeats=1)
+    assert probe["unit"] == "GFLOP/s" and probe["max"] > 0
+    assert probe["unset"] == ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
+
+
+def test_ceiling_lines_name_the_divisor_each_matmul_and_bf16():
+    text = "\n".join(summary.ceiling_lines(_record(bf16=900.0)))
+    assert "**fp32 ceiling: 450.0 GFLOP/s**" in text and "`numpy_unpinned`" in text
+    assert "TensorFlow fp32: 430.0" in text
+    assert "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for it only: 450.0" in text
+    assert "kernel SkylakeX" in text and "kernel Haswell" in text
+    assert "`OPENBLAS_CORETYPE=Haswell`" in text and "reference only): 200.0" in text
+    assert "avx512_bf16 yes" in text and "amx no" in text
+    assert "bf16 ceiling (TensorFlow bf16 matmul; recorded, not a divisor): 900.0" \
+        in text
+    assert "bf16" not in "".join(summary.ceiling_lines(_record(tf=460.0))).replace(
+        "avx512_bf16", "")  # No bf16 line on a CPU without it.
+
+
+def test_baseline_fractions_against_the_old_ceiling_are_not_compared():
+    old = {"ceiling": {"numpy": _rate(190.0)},  # Before issue 23: pinned numpy.
+           "benchmarks": {"lstm": {"ratios": {"train_of_ceiling": 0.9,
+                                              "custom_vs_builtin": 1.0}}}}
+    assert summary.baseline_ratios(old) == {"lstm.custom_vs_builtin": 1.0}
+    new = {**old, "ceiling": _record()}
+    assert summary.baseline_ratios(new) == {"lstm.train_of_ceiling": 0.9,
+                                            "lstm.custom_vs_builtin": 1.0}
 
 
 def test_latencies_have_a_p95_between_median_and_max():
@@ -162,8 +230,7 @@ def test_markdown_lists_targets_regressions_and_figures():
     results = {
         **_results({}), "date": "2026-01-01", "wall_s": 10.0,
         "machine": {"cpu": "AMD EPYC", "cores": 2, "onednn": "1"},
-        "ceiling": {"size": 4096, **{k: {"median": 100.0, "min": 90.0, "max": 110.0}
-                                     for k in ("numpy", "tf")}},
+        "ceiling": _record(),
         "targets": summary.targets({"lstm.train_of_ceiling": 0.4}),
         "baseline": "old.json",
         "regressions": [{"ratio": "lstm.x", "old": 1.0, "new": 0.5, "change": -0.5}],
@@ -182,7 +249,7 @@ def test_markdown_lists_targets_regressions_and_figures():
     assert "Skipped: no trained run" in text and "**timeout**" in text
     assert "unreliable" not in text  # No end ceiling recorded: no drift line.
     busy = summary.markdown({**results, "ceiling_drift": -0.5,
-                             "ceiling_end": {"numpy": {"median": 50.0}}})
+                             "ceiling_end": {"fp32": 50.0}})
     assert "50.000 GFLOP/s (-50%)" in busy and "unreliable" in busy
 
 

@@ -23,7 +23,9 @@ def test_pins_are_read_from_the_installed_distribution_or_setup_cfg():
     pins = env.pinned_requirements()
     assert pins["keras"] == "3.15.1"
     assert pins["tensorflow-cpu"] == "2.21.0"
-    assert "tensorflow" not in pins  # The [gpu] extra's pin has a marker.
+    # The TensorFlow extras' pins count (one of them is installed); dev's do not.
+    assert pins["tensorflow"] == "2.21.0" and pins["tensorflow-tpu"] == "2.21.0"
+    assert "pytest" not in pins and "ruff" not in pins
 
 
 def test_matching_versions_pass(monkeypatch):
@@ -61,7 +63,7 @@ def test_gpu_tensorflow_counts_but_both_wheels_fail(monkeypatch):
     check = env.check_tensorflow_package(PINS)
     assert check.status == "fail"
     assert "both tensorflow and tensorflow-cpu" in check.message
-    assert "pip uninstall -y tensorflow tensorflow-cpu" in check.fix
+    assert "rm -rf .venv && make setup" in check.fix
 
 
 def test_old_python_fails():
@@ -111,7 +113,7 @@ def test_gpu_present_but_unused(monkeypatch):
     check = env.check_gpu()
     assert check.status == "warn"
     assert "tensorflow-cpu is installed" in check.cause
-    assert "pip install -e .[gpu]" in check.fix
+    assert "make setup GPU=1" in check.fix
     monkeypatch.setattr(env, "gpu_hardware", lambda: False)
     assert env.check_gpu().status == "ok"
     monkeypatch.setattr(env, "tf_gpus", lambda: (["/physical_device:GPU:0"], True))

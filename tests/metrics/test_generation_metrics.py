@@ -79,3 +79,48 @@ def test_evaluate_captions_prints_perplexity_and_generation(tiny_run, capsys):
     assert main([*argv, "--no-generation"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert "generation" not in out and out["n"] > 0
+
+
+def test_save_generated_writes_jsonl_atomically(tiny_run, tmp_path, capsys):
+    from dank.metrics.saved import load_captions
+
+    out = tmp_path / "sub" / "gen.jsonl"
+    argv = ["evaluate", "captions", "--run", str(tiny_run), "--seed", "3"]
+    assert main([*argv, "--decoder", "sample", "-n", "2", "--save-generated",
+                 str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)["generation"]
+    rows = load_captions(out)
+    assert len(rows) == result["n_generated"] > 0
+    assert {r["decoder"] for r in rows} == {"sample"} and rows[0]["seed"] == 3
+    from dank.data.catalogue import Catalogue
+
+    ids = {t.id for t in Catalogue.load(tiny_run / "catalogue.json")}
+    assert {r["template"] for r in rows} <= ids
+    assert list(out.parent.iterdir()) == [out]  # No temporary left behind.
+    for key in ("real_vs_generated_weak", "words_ratio", "degenerate_share",
+                "distinct_per_template", "real_vs_generated_ci_low"):
+        assert key in result
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["-n", "0"], "per template must be >= 1"),
+    (["--save-generated", "/proc/nope/gen.jsonl"], "cannot write"),
+    (["--save-generated", "."], "is a directory"),
+    (["--no-generation", "--save-generated", "x.jsonl"], "needs generation"),
+])
+def test_evaluate_bad_input_is_one_line_exit_2(tiny_run, capsys, extra, message):
+    assert main(["evaluate", "captions", "--run", str(tiny_run), *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err and captured.err.count("\n") == 1
+
+
+def test_templates_without_held_out_captions_are_an_error(tiny_run):
+    from dank.data.catalogue import Catalogue
+    from dank.metrics.generation import _references
+
+    catalogue = Catalogue.load(tiny_run / "catalogue.json")
+    test = [{"label": 0, "top": "a", "bottom": "b"}]
+    with pytest.raises(DankError, match=r"no test captions for \d+ template"):
+        _references("DATA", None, test, catalogue, None)
+    assert list(_references("DATA", None, test, [catalogue[0]], None)) == [0]

@@ -30,3 +30,41 @@ def test_concurrent_clients_without_errors_or_leaks(engine, max_batch):
     renders = list(engine.store.root.iterdir())
     assert len(renders) == len(engine.store) <= engine.config.max_renders
     assert 1 <= max(engine.batches[-REQUESTS:]) <= max_batch
+
+
+def test_small_soak_gives_no_server_errors(engine):
+    """``tools/soak_serve.py``'s request mix, in small, against the shared engine
+    (the full soak, with its memory check, is a slow test in tests/faults)."""
+    import time
+
+    from soak_serve import Soak, make_pictures
+
+    server = start_server(engine)
+    try:
+        soak = Soak(server.url, make_pictures(5),
+                    [t.id for t in engine.catalogue])
+        sent = soak.run(0, 60, 5, deadline=time.monotonic() + 3600)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sent == 60 and soak.errors == {}
+    assert not [s for s in soak.statuses if s.startswith("5")], soak.statuses
+    assert soak.statuses["200"] >= 60 // 2  # Most generations give a meme.
+    assert {"204", "404"} <= set(soak.statuses)  # The odd requests were sent.
+
+
+def test_template_caches_are_bounded(engine, monkeypatch):
+    from dank.serve import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "MAX_PICTURES", 2)
+    monkeypatch.setattr(engine_module, "MAX_THUMBS", 3)
+    engine._pictures.clear()  # Filled by earlier tests under the real bounds.
+    engine._thumbs.clear()
+    templates = list(engine.catalogue)
+    for template in templates:
+        engine.template_thumbnail(template.id)
+    assert len(engine._pictures) == 2 and len(engine._thumbs) == 3
+    last = templates[-1]
+    assert list(engine._pictures)[-1] == last.id  # The most recent stays.
+    assert engine.template_picture(last) is engine.template_picture(last)
+    engine_module.release_free_memory()  # glibc's malloc_trim, or nothing.

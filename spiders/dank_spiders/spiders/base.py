@@ -4,8 +4,19 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from dank_spiders.report import NOT_FOUND, note_url
 
 _NUMBER_RE = re.compile(r"-?\d[\d,]*")
+# Callback name -> the kind of page, as the crawl report names it.
+PAGE_KINDS = {
+    "parse": "listing",
+    "parse_template": "template",
+    "parse_stream": "stream",
+    "parse_post": "post",
+    "parse_captions": "captions",
+}
 
 
 def parse_count(text, default=0):
@@ -49,3 +60,24 @@ class SiteSpider(scrapy.Spider):
     def count(self, key, n=1):
         """Adds ``n`` to the crawl statistic ``dank/<key>`` (shown in the report)."""
         self.crawler.stats.inc_value(f"dank/{key}", n)
+
+    def page_failed(self, failure):
+        """Errback of every page request: counts and lists pages that are gone.
+
+        A 404 (or 410) page becomes ``dank/not_found/<kind>`` with its URL in
+        ``dank/not_found_urls``; other failures go on to Scrapy, whose stats
+        count retries, timeouts and 5xx.
+        """
+        if not failure.check(HttpError):
+            return failure
+        response = failure.value.response
+        if response.status not in NOT_FOUND:
+            return failure
+        request = getattr(failure, "request", None) or response.request
+        kind = PAGE_KINDS.get(getattr(request.callback, "__name__", ""), "page")
+        self.count(f"not_found/{kind}")
+        note_url(self.crawler.stats, "dank/not_found_urls", request.url)
+        self.logger.info(
+            "%s not found (HTTP %d): %s", kind, response.status, request.url
+        )
+        return []

@@ -24,6 +24,7 @@ import scrapy
 
 from dank_spiders.items import CaptionItem, TemplateItem
 from dank_spiders.spiders.base import SiteSpider, parse_count
+from dank_spiders.text import unescape
 
 _TEMPLATE_ID_RE = re.compile(r"Template ID:\s*(\d+)")
 _NAME_SUFFIX_RE = re.compile(r"\s+(Meme\s+)?(Template|Generator)\s*$", re.IGNORECASE)
@@ -36,8 +37,11 @@ def last_segment(url):
 
 
 def split_boxes(text):
-    """The ``.img-desc`` box text -> a list of box strings ("A; B" -> ["A", "B"])."""
-    return [box.strip() for box in text.split(";")]
+    """The ``.img-desc`` box text -> a list of box strings ("A; B" -> ["A", "B"]).
+
+    Entities are unescaped first: the ``;`` ending "&lt;3" is not a separator.
+    """
+    return [box.strip() for box in unescape(text).split(";")]
 
 
 def alt_caption(alt):
@@ -143,7 +147,9 @@ class ImgflipSpider(SiteSpider):
         self.stream_pages = set()  # Stream page URLs requested.
 
     async def start(self):
-        yield scrapy.Request(self.url("/memetemplates"), callback=self.parse)
+        yield scrapy.Request(
+            self.url("/memetemplates"), callback=self.parse, errback=self.page_failed
+        )
 
     def parse(self, response):
         """The template listing: one template page and one stream per template."""
@@ -156,17 +162,21 @@ class ImgflipSpider(SiteSpider):
                 continue
             slug = last_segment(href)
             if slug in self.slugs:
+                self.count("duplicate/template")
                 continue
             self.slugs.add(slug)
             yield scrapy.Request(
                 self.url(f"/memetemplate/{slug}"),
                 callback=self.parse_template,
+                errback=self.page_failed,
                 cb_kwargs={"slug": slug},
             )
             yield from self._stream_page(self.url(f"/meme/{slug}"), slug, 1)
         next_page = response.css(".pager-next::attr(href)").get()
         if next_page:
-            yield response.follow(next_page, callback=self.parse)
+            yield response.follow(
+                next_page, callback=self.parse, errback=self.page_failed
+            )
 
     def parse_template(self, response, slug):
         """A template page -> a ``TemplateItem`` (the image goes to ImagesPipeline)."""
@@ -181,7 +191,10 @@ class ImgflipSpider(SiteSpider):
             return
         self.stream_pages.add(url)
         yield scrapy.Request(
-            url, callback=self.parse_stream, cb_kwargs={"slug": slug, "page": page}
+            url,
+            callback=self.parse_stream,
+            errback=self.page_failed,
+            cb_kwargs={"slug": slug, "page": page},
         )
 
     def parse_stream(self, response, slug, page):
@@ -196,12 +209,16 @@ class ImgflipSpider(SiteSpider):
             links.append(href)
             post = last_segment(href)
             if post in self.posts:
+                self.count("duplicate/post")  # Listed again, here or in a stream.
                 continue
             self.posts.add(post)
             new += 1
             alt = alt_caption(unit.css("img.base-img::attr(alt)").get())[1]
             yield response.follow(
-                href, callback=self.parse_post, cb_kwargs={"slug": slug, "alt": alt}
+                href,
+                callback=self.parse_post,
+                errback=self.page_failed,
+                cb_kwargs={"slug": slug, "alt": alt},
             )
         if links and not new:
             self.count("pagination_loop")  # Only posts we already have: stop here.

@@ -66,6 +66,7 @@ class MemegeneratorSpider(SiteSpider):
         return scrapy.Request(
             self.url(paged(LISTING, page)),
             callback=self.parse,
+            errback=self.page_failed,
             cb_kwargs={"page": page},
         )
 
@@ -84,6 +85,7 @@ class MemegeneratorSpider(SiteSpider):
                 continue
             slug = last_segment(href)
             if slug in self.listed:
+                self.count("duplicate/template")
                 continue
             self.listed.add(slug)
             new += 1
@@ -113,6 +115,7 @@ class MemegeneratorSpider(SiteSpider):
         return scrapy.Request(
             self.url(paged(CAPTIONS.format(slug=slug), page)),
             callback=self.parse_captions,
+            errback=self.page_failed,
             cb_kwargs={"slug": slug, "name": name, "page": page},
         )
 
@@ -127,6 +130,7 @@ class MemegeneratorSpider(SiteSpider):
                 self.count("malformed/caption_tile")
                 continue
             if last_segment(href) in self.instances:
+                self.count("duplicate/caption")
                 continue
             self.instances.add(last_segment(href))
             new += 1
