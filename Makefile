@@ -22,7 +22,8 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup data train train-vision train-language train-full test \
-	test-all lint bench paper quality export tensorboard doctor clean faults soak
+	test-all lint bench paper quality export tensorboard doctor clean faults soak \
+	smoke-gpu
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -92,6 +93,9 @@ faults: setup  ## Fuzz classify, generate and data build with 1,000+ bad inputs;
 # 50 clients, 2,000 generate requests on 127.0.0.1; trains a tiny run first
 # unless SOAK_ARGS names one (--run DIR). Stops by itself (--max-seconds).
 SOAK_ARGS ?=
+smoke-gpu:  ## For accelerator owners: GPU install, tiny vision+captions with XLA, 8 memes, exports (CPU: says so, ~8 min).
+	PYTHON=$(BIN)/python tools/accelerator_smoke.sh $(SMOKE_DIR)
+
 soak: setup  ## Soak `dank serve` on loopback: 50 clients, 2,000 requests; 5xx (must be 0) and RSS (flat within 5%).
 	$(BIN)/python tools/soak_serve.py $(SOAK_ARGS)
 

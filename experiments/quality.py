@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "generation"))
 import report  # noqa: E402
 
 ROOT = report.ROOT
-RESULTS = ROOT / "experiments" / "results"
 DOC = ROOT / "docs" / "quality.md"
 # (row name, dank.decoding.PRESETS name, rerank).
 ROWS = (
@@ -97,6 +96,7 @@ def score_row(args, name, decoder, rerank, split):
                 args.run, data_dir=args.data, decoder=decoder,
                 per_template=args.per_template, seed=args.seed, rerank=rerank,
                 split=split, save_generated=saved,
+                max_templates=args.max_templates,
             )
         except DankError as e:
             print(f"{name}: skipped ({e})", file=sys.stderr)
@@ -232,10 +232,11 @@ def tune(args):
             rows.append(row)
             print(f"{name}: detector {row['real_vs_generated_accuracy']:.3f} "
                   f"novelty {row['novelty']:.3f} words {row['words_ratio']:.3f} "
-                  f"degenerate {row['degenerate_share']:.3f}", flush=True)
+                  f"degenerate {row['degenerate_share']:.3f} "
+                  f"captions/s {row['captions_per_second']:.1f}", flush=True)
     from dank.io import write_json
 
-    write_json(RESULTS / "quality-tuning.json",
+    write_json(Path(args.out) / "quality-tuning.json",
                {"context": report.context(args), "split": "val", "rows": rows})
 
 
@@ -243,7 +244,9 @@ def main(argv=None):
     report.setup()
     p = report.parser(__doc__, per_template=10)
     p.add_argument("--split", default="test", choices=("test", "val"))
-    p.add_argument("--rows", nargs="+", help="only these row names' presets")
+    p.add_argument("--rows", nargs="+", metavar="PRESET",
+                   help="score only the rows of these presets; the other rows "
+                   "of an existing quality.json are kept")
     p.add_argument("--table-only", action="store_true",
                    help="rewrite docs/quality.md from quality.json")
     p.add_argument("--tune", action="store_true",
@@ -251,6 +254,8 @@ def main(argv=None):
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 1.0])
     p.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0])
     p.add_argument("--min-lens", type=int, nargs="+", default=[3])
+    p.add_argument("--max-templates", type=int,
+                   help="only the first N templates (quicker tuning)")
     args = p.parse_args(argv)
 
     from dank.io import write_json, write_text
@@ -265,6 +270,14 @@ def main(argv=None):
             if not args.rows or decoder in args.rows
             if (row := score_row(args, name, decoder, rerank, args.split))
         ]
+        if args.rows and out.is_file():  # Keep the other decoders' rows, in order.
+            new = {r["name"]: r for r in rows}
+            old = {r["name"]: r for r in json.loads(out.read_text())["rows"]}
+            rows = [
+                new.get(name) or old[name]
+                for name, _, _ in ROWS
+                if name in new or name in old
+            ]
         result = {
             "context": report.context(args),
             "split": args.split,

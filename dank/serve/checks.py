@@ -13,20 +13,18 @@ import threading
 import time
 import warnings
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-# Magic bytes of the formats ``dank.images`` accepts, with their MIME types.
-MAGIC = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-)
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
-# Browsers label some uploads loosely; these mean the same as the canonical type.
+from dank import images
+
+# Browsers label some uploads loosely; these mean the same as Pillow's type.
 TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg",
-                "image/x-png": "image/png", "image/x-ms-bmp": "image/bmp"}
+                "image/x-png": "image/png", "image/x-ms-bmp": "image/bmp",
+                "image/x-tiff": "image/tiff"}
+# Types whose label is checked against the bytes; others (image/x-foo, or none)
+# leave the bytes to decide.
+KNOWN_TYPES = frozenset(Image.MIME.values())
+HEADER_BYTES = 16  # What Pillow's format sniffers look at (``Image.open``).
 
 
 class ApiError(Exception):
@@ -45,14 +43,65 @@ class ApiError(Exception):
                           ).encode()
 
 
-def sniff_image_type(data):
-    """The MIME type the leading bytes of ``data`` show, or None."""
-    for magic, mime in MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+def _formats_accepting(header, formats):
+    """The formats among ``formats`` whose Pillow sniffer claims ``header``."""
+    claimed = []
+    for fmt in formats:
+        accept = Image.OPEN.get(fmt, (None, None))[1]
+        try:
+            if accept is not None and accept(header):
+                claimed.append(fmt)
+        except Exception:  # noqa: BLE001 - a sniffer choking on a short header.
+            pass
+    return claimed
+
+
+def sniff_image(data):
+    """The format, size and plausible MIME types of an upload, from its header.
+
+    The formats are exactly those ``dank.images`` decodes (``images.FORMATS``),
+    so the server accepts what ``dank generate`` accepts; only the header is
+    read, the pixels are decoded later by ``dank.images.open_image``.
+
+    Returns:
+        ``(format, (width, height), mime_types)``: Pillow's format name (MPO for
+        a phone's multi-picture JPEG) and the types a client may label it with.
+
+    Raises:
+        ApiError: a format ``dank.images`` refuses, such as EPS (415), not a
+            picture at all (415), a corrupt header of a known format (422), or
+            a decompression bomb (413).
+    """
+    header = data[:HEADER_BYTES]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Size is judged by the caller.
+            with Image.open(io.BytesIO(data), formats=images.FORMATS) as image:
+                fmt, size = image.format, image.size
+    except UnidentifiedImageError:
+        refused = _formats_accepting(header, sorted(images.UNSAFE_FORMATS))
+        if refused:
+            raise ApiError(415, "unsupported_format",
+                           f"{refused[0]} pictures are not accepted (Pillow "
+                           "cannot decode them safely by itself); convert it to "
+                           "PNG or JPEG") from None
+        if _formats_accepting(header, images.FORMATS):
+            raise ApiError(422, "bad_image", "the image header is corrupt or "
+                           "truncated") from None
+        raise ApiError(415, "not_an_image",
+                       "the upload's bytes are not a picture dank reads; send "
+                       "a JPEG, a PNG or another still format Pillow decodes "
+                       "itself (/openapi.json lists them)") from None
+    except Image.DecompressionBombError as e:
+        raise ApiError(413, "too_many_pixels", f"refused as a decompression bomb "
+                       f"({e}); downscale the image first") from e
+    except Exception as e:  # Pillow raises many types for bad headers.
+        raise ApiError(422, "bad_image", f"the image header is unreadable ({e})"
+                       ) from e
+    # A format a sniffer matched also names the picture: MPO bytes are a JPEG.
+    claimed = _formats_accepting(header, images.FORMATS)
+    mimes = {Image.MIME.get(f) for f in (fmt, *claimed)}
+    return fmt, size, mimes - {None}
 
 
 def check_image(data, declared_type, max_pixels):
@@ -64,30 +113,21 @@ def check_image(data, declared_type, max_pixels):
         max_pixels: the largest width * height accepted.
 
     Raises:
-        ApiError: empty (400), not a supported image or mislabelled (415), or
-            over the pixel limit (413).
+        ApiError: empty (400), not a supported image or mislabelled (415), a
+            corrupt header (422), or over the pixel limit (413).
     """
     if not data:
         raise ApiError(400, "empty_image", "the uploaded image is empty")
     declared = TYPE_ALIASES.get(declared_type, declared_type)
-    if declared not in IMAGE_TYPES and declared != "application/octet-stream":
+    if not declared.startswith("image/") and declared != "application/octet-stream":
         raise ApiError(415, "unsupported_type",
-                       f"upload type {declared_type!r} is not an image; "
-                       f"send one of {', '.join(IMAGE_TYPES)}")
-    sniffed = sniff_image_type(data)
-    if sniffed is None:
-        raise ApiError(415, "not_an_image",
-                       "the upload's bytes are not a JPEG, PNG, GIF, WebP or BMP")
-    if declared in IMAGE_TYPES and declared != sniffed:
+                       f"upload type {declared_type!r} is not an image; send the "
+                       "picture as image/* or application/octet-stream")
+    fmt, (width, height), mimes = sniff_image(data)
+    if declared in KNOWN_TYPES and declared not in mimes:
         raise ApiError(415, "type_mismatch",
-                       f"the upload says {declared} but its bytes are {sniffed}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            width, height = Image.open(io.BytesIO(data)).size  # Header only.
-    except Exception as e:  # Pillow raises many types for bad headers.
-        raise ApiError(422, "bad_image", f"the image header is unreadable ({e})"
-                       ) from e
+                       f"the upload says {declared} but its bytes are {fmt} "
+                       f"({', '.join(sorted(mimes)) or 'no MIME type'})")
     if width * height > max_pixels:
         raise ApiError(413, "too_many_pixels",
                        f"{width}x{height} pixels is over the limit of "

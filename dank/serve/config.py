@@ -2,13 +2,16 @@
 
 import dataclasses
 
+from dank.images import MAX_UPLOAD_BYTES
+
 
 @dataclasses.dataclass(frozen=True)
 class ServeConfig:
     """Limits of ``dank serve``; every one of them answers with a JSON error."""
 
-    # Largest request body in bytes (an upload plus form fields): 8 MiB.
-    max_upload_bytes: int = 8 * 1024 * 1024
+    # Largest request body in bytes (an upload plus form fields): 8 MiB, the
+    # same limit as a picture that ``dank generate -`` reads from stdin.
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
     # Most parts in a multipart form (it has five fields); past it, 413 before
     # any part is parsed.
     max_form_parts: int = 16

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the server's routes, served at /openapi.json."""
 
-from dank import __version__
+from dank import __version__, images
 from dank.cascade.cli import DECODERS
 from dank.serve.engine import MAX_SEED
 
@@ -59,9 +59,12 @@ def openapi(config):
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {"type": "object", "properties": {
                         "image": {"type": "string", "format": "binary",
-                                  "description": "JPEG, PNG, GIF, WebP or BMP, at "
-                                  f"most {config.max_upload_bytes} bytes and "
-                                  f"{config.max_pixels} pixels"},
+                                  "description": "a still picture in a format "
+                                  "Pillow decodes itself (the first frame of an "
+                                  "animation or MPO): "
+                                  f"{', '.join(images.FORMATS)}; at most "
+                                  f"{config.max_upload_bytes} bytes (the whole "
+                                  f"body) and {config.max_pixels} pixels"},
                         **generate_fields}}},
                     "application/json": {"schema": {
                         "type": "object", "required": ["template"],
@@ -73,11 +76,23 @@ def openapi(config):
                         "known": {"type": "boolean"}, "decoder": {"type": "string"},
                         "seed": {"type": "integer"},
                         "memes": {"type": "array", "items": meme}}}),
-                    "400": _error("a bad field or form"),
+                    "400": _error(
+                        "a bad field (bad_field), a malformed form or a form part "
+                        f"with over {config.max_part_header_bytes} header bytes "
+                        "(bad_form), an empty image (empty_image), or neither an "
+                        "image nor a template (missing_input)"),
                     "404": _error("unknown template"),
                     "411": _error("no Content-Length"),
-                    "413": _error("upload or picture too large"),
-                    "415": _error("not a supported image, or a mislabelled one"),
+                    "413": _error(
+                        "too large: the body is over the upload limit "
+                        "(upload_too_large), the form has over "
+                        f"{config.max_form_parts} parts (too_many_parts, "
+                        "refused before any part is parsed), or the picture is "
+                        "over the pixel limit (too_many_pixels)"),
+                    "415": _error("not a picture (not_an_image), a refused format "
+                                  "such as EPS (unsupported_format), a non-image "
+                                  "type (unsupported_type) or a mislabelled one "
+                                  "(type_mismatch)"),
                     "422": _error("a corrupt picture, or no clean caption found"),
                     "429": _error("rate limit; see Retry-After"),
                     "504": _error("the model did not answer in time"),

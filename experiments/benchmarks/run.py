@@ -75,6 +75,7 @@ SUITE = (
     Bench("serve", "bench_serve.py", ("--clients", "4"), ("--requests", "48"),
           quick=False, needs_run=True),
     Bench("spiders", "bench_spiders.py"),
+    Bench("xla", "bench_xla.py", ("--preset", "cpu")),
 )
 
 

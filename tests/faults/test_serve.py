@@ -98,6 +98,20 @@ def test_parse_form_keeps_what_a_browser_sends():
                                                                          {})
 
 
+def test_openapi_documents_the_413_answers_and_the_formats(serve):
+    from dank.images import FORMATS
+
+    server = serve(max_form_parts=9)
+    post = Client(server.url).get("/openapi.json").json()["paths"]["/api/generate"]
+    too_large = post["post"]["responses"]["413"]["description"]
+    assert "too_many_parts" in too_large and "over 9 parts" in too_large
+    assert "upload_too_large" in too_large and "too_many_pixels" in too_large
+    image = post["post"]["requestBody"]["content"]["multipart/form-data"]
+    described = image["schema"]["properties"]["image"]["description"]
+    assert all(fmt in described for fmt in (*FORMATS, "TIFF", "MPO"))
+    assert "EPS" not in described
+
+
 def test_too_large_names_the_size_and_the_limit(serve):
     server = serve(max_upload_bytes=1000)
     status, headers, answer = exchange(server, post_head(2500), bytes(2500))

@@ -92,6 +92,34 @@ def test_generate_from_template_json_and_forced_template(client, engine):
     assert forced["template"]["id"] == template.id and forced["image"] == "x.png"
 
 
+@pytest.mark.parametrize("fmt,filename,ctype", [
+    ("TIFF", "scan.tiff", "image/tiff"),
+    ("MPO", "phone.jpg", "image/jpeg"),  # How a phone's photo is labelled.
+])
+def test_generate_takes_every_format_dank_images_reads(client, engine, fmt,
+                                                       filename, ctype):
+    data = picture(fmt=fmt)
+    answer = client.generate(data, filename=filename, content_type=ctype, seed=5)
+    assert answer.status == 200, answer.body
+    result = answer.json()
+    assert result["image"] == filename and len(result["memes"]) == 1
+    assert client.get(result["memes"][0]["url"]).body.startswith(b"\x89PNG")
+    # The first frame, not the MPO's black second one, is what gets drawn on.
+    drawn = engine.upload_picture(data, filename, ctype).image
+    assert drawn.getpixel((0, 0))[2] > 120
+
+
+def test_generate_refuses_eps_with_a_clear_415(client):
+    eps = picture(fmt="EPS")
+    answer = client.generate(eps, filename="logo.eps",
+                             content_type="application/octet-stream")
+    assert "EPS pictures are not accepted" in assert_error(answer, 415,
+                                                           "unsupported_format")
+    assert_error(client.generate(eps, filename="logo.eps",
+                                 content_type="application/postscript"),
+                 415, "unsupported_type")
+
+
 @pytest.mark.parametrize("kwargs,status,code", [
     (dict(image=b"hello", content_type="image/jpeg"), 415, "not_an_image"),
     (dict(image=picture(), content_type="text/plain"), 415, "unsupported_type"),

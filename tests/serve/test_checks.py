@@ -1,5 +1,8 @@
 """Request checks and the render store, without a model."""
 
+import struct
+import zlib
+
 import pytest
 from serve_helpers import picture
 
@@ -9,7 +12,7 @@ from dank.serve.checks import (
     check_image,
     int_field,
     parse_form,
-    sniff_image_type,
+    sniff_image,
 )
 from dank.serve.client import multipart
 from dank.serve.store import RenderStore
@@ -23,22 +26,56 @@ class FakeClock:
         return self.now
 
 
-@pytest.mark.parametrize("fmt,mime", [("JPEG", "image/jpeg"), ("PNG", "image/png"),
-                                      ("GIF", "image/gif"), ("WEBP", "image/webp"),
-                                      ("BMP", "image/bmp")])
-def test_sniff_knows_every_accepted_format(fmt, mime):
+@pytest.mark.parametrize("fmt,declared", [
+    ("JPEG", "image/jpeg"), ("PNG", "image/png"), ("GIF", "image/gif"),
+    ("WEBP", "image/webp"), ("BMP", "image/bmp"), ("TIFF", "image/tiff"),
+    ("MPO", "image/jpeg"), ("MPO", "image/mpo"), ("PPM", "image/x-portable-pixmap"),
+    ("TGA", "application/octet-stream"), ("QOI", "image/qoi"), ("PCX", "image/x-pcx"),
+])
+def test_uploads_pass_exactly_when_dank_images_reads_them(fmt, declared):
+    from dank.images import open_image
+
     data = picture(fmt=fmt)
-    assert sniff_image_type(data) == mime
-    check_image(data, mime, 10_000)
+    found, size, _ = sniff_image(data)
+    assert found == fmt and size == (96, 72)
+    check_image(data, declared, 10_000)
+    assert open_image(data).size == size
+
+
+def test_a_refused_format_is_named_as_dank_images_refuses_it():
+    from dank.errors import DankError
+    from dank.images import open_image
+
+    eps = picture(fmt="EPS")  # Writing EPS needs no Ghostscript; reading would.
+    for declared in ("application/octet-stream", "image/eps"):
+        with pytest.raises(ApiError) as caught:
+            check_image(eps, declared, 10_000)
+        assert (caught.value.status, caught.value.code) == (415, "unsupported_format")
+        assert "EPS pictures are not accepted" in caught.value.message
+    with pytest.raises(DankError, match="not an image"):
+        open_image(eps)
+
+
+def bomb_png(width=100_000, height=100_000):
+    """A valid PNG whose header claims ``width`` x ``height`` pixels."""
+    data = bytearray(picture(fmt="PNG"))
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:33] = ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(data)
 
 
 @pytest.mark.parametrize("data,declared,status,code", [
     (b"", "image/png", 400, "empty_image"),
     (picture(), "text/plain", 415, "unsupported_type"),
+    (picture(fmt="EPS"), "application/postscript", 415, "unsupported_type"),
     (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/jpeg", 415, "not_an_image"),
+    (b"%PDF-1.4\n" + bytes(64), "application/octet-stream", 415, "not_an_image"),
     (picture(fmt="PNG"), "image/jpeg", 415, "type_mismatch"),
+    (picture(fmt="TIFF"), "image/png", 415, "type_mismatch"),
     (b"\xff\xd8\xff" + b"\x00" * 64, "image/jpeg", 422, "bad_image"),
     (picture(200, 100), "image/jpeg", 413, "too_many_pixels"),
+    (picture(200, 100, fmt="TIFF"), "image/tiff", 413, "too_many_pixels"),
+    (bomb_png(), "image/png", 413, "too_many_pixels"),  # Pillow's own bomb check.
 ])
 def test_check_image_refuses_bad_uploads(data, declared, status, code):
     with pytest.raises(ApiError) as caught:

@@ -26,7 +26,9 @@ function choosePreview(src) {
 
 function pickFile(file) {
   if (!file) return;
-  if (!file.type.startsWith("image/")) {
+  // A browser gives no type for some picture files (.pcx, .qoi...): the server
+  // judges those by their bytes.
+  if (file.type && !file.type.startsWith("image/")) {
     showError(file.name + " is not a picture");
     return;
   }
@@ -178,6 +180,9 @@ drop.addEventListener("keydown", (e) => {
   drop.classList.remove("over");
 }));
 drop.addEventListener("drop", (e) => pickFile(e.dataTransfer.files[0]));
+// Browsers show no TIFF, PCX...: the server still reads them, so only the
+// preview goes, not the picture.
+$("preview").addEventListener("error", () => { $("preview").hidden = true; });
 let searchTimer = null;
 $("q").addEventListener("input", () => {
   clearTimeout(searchTimer);
