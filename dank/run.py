@@ -13,13 +13,14 @@ A run holds everything needed to use a trained system::
 Everything that loads a model loads a run, through this module.
 """
 
+import contextlib
 import logging
 import shutil
 from pathlib import Path
 
 from dank import __version__, constants
 from dank.errors import DankError
-from dank.io import read_json, write_json
+from dank.io import read_json, write_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +124,27 @@ def finished_metrics(component_path, force=False):
     log.info("%s is already trained (%s); nothing to do. Pass --force to train "
              "it again.", sub, model)
     return read_json(metrics, what="metrics")
+
+
+@contextlib.contextmanager
+def undo_on_error(run_dir, component):
+    """Leaves no half-written run behind when training fails with a DankError.
+
+    A run directory this block created is removed again; in an existing run,
+    a component directory it created is removed and ``run.json`` restored.
+    """
+    run_dir = Path(run_dir)
+    sub, info = run_dir / component, run_dir / constants.RUN_CONFIG_FILE
+    existed, sub_existed = run_dir.exists(), sub.exists()
+    before = info.read_bytes() if info.is_file() else None
+    try:
+        yield
+    except DankError:
+        if not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            if not sub_existed:
+                shutil.rmtree(sub, ignore_errors=True)
+            if before is not None:
+                write_bytes(info, before)
+        raise

@@ -132,11 +132,14 @@ def train_language(
         The metrics dict written to ``metrics.json``.
     """
     from dank.distribute import get_strategy, run_writer
+    from dank.run import undo_on_error
 
     if not isinstance(config, LanguageConfig):
         raise TypeError("config must be a LanguageConfig")
     dist = get_strategy(strategy, logical_cpus=logical_cpus)  # Before any TF op.
-    with run_writer(dist, run_dir) as writer_run:
+    component = constants.language_dir(config.variant)
+    with run_writer(dist, run_dir) as writer_run, undo_on_error(writer_run,
+                                                                 component):
         return _train(
             dist, data_dir, writer_run, config, preset=preset,
             strategy=strategy, embeddings=embeddings,

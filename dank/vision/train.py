@@ -26,7 +26,7 @@ from dank.data.pipeline import load_catalogue
 from dank.distribute import get_strategy, resolve_jit_compile, run_writer, xla_errors
 from dank.io import atomic_path, write_json
 from dank.progress import fit_verbosity
-from dank.run import finished_metrics, prepare_run
+from dank.run import finished_metrics, prepare_run, undo_on_error
 from dank.summaries import (
     ProfileBatches,
     Throughput,
@@ -234,7 +234,9 @@ def train_vision(
     dist = get_strategy(strategy, logical_cpus)  # Before any TensorFlow op.
     if jit_compile is not None:
         config = config.replace(jit_compile=resolve_jit_compile(jit_compile))
-    with run_writer(dist, run_dir) as writer_run:
+    with run_writer(dist, run_dir) as writer_run, undo_on_error(
+        writer_run, constants.VISION_DIR
+    ):
         out_dir = Path(writer_run) / constants.VISION_DIR
         done = finished_metrics(out_dir, force)
         if done is not None:

@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
+import pytest
 
 from dank import constants
 
@@ -75,11 +77,7 @@ def _free_ports(n):
     return ports
 
 
-def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path):
-    from dank.language.load import load_caption_model
-
-    run, scratch = tmp_path / "run", tmp_path / "scratch"
-    scratch.mkdir()
+def _start_workers(tiny_data, run, scratch, epochs):
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     procs = []
     for index in range(2):
@@ -89,9 +87,18 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path):
                "TMPDIR": str(scratch), "TF_CPP_MIN_LOG_LEVEL": "2"}
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "dank", "train", "language", "--preset", "tiny",
-             "--data", str(tiny_data), "--run", str(run), "--epochs", "1",
+             "--data", str(tiny_data), "--run", str(run), "--epochs", str(epochs),
              "--strategy", "multiworker"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    return procs
+
+
+def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path):
+    from dank.language.load import load_caption_model
+
+    run, scratch = tmp_path / "run", tmp_path / "scratch"
+    scratch.mkdir()
+    procs = _start_workers(tiny_data, run, scratch, epochs=1)
     outputs = [p.communicate(timeout=600) for p in procs]
     for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
@@ -109,3 +116,28 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path):
     assert len(events) == 1  # One writer of the TensorBoard logs.
     model = load_caption_model(run)
     assert model.count_params() == metrics["parameters"]
+
+
+@pytest.mark.slow
+def test_a_killed_cluster_resumes_from_the_chiefs_backup(tiny_data, tmp_path):
+    run, scratch = tmp_path / "run", tmp_path / "scratch"
+    scratch.mkdir()
+    backup = run / constants.LANGUAGE_DIR / constants.BACKUP_DIR
+    procs = _start_workers(tiny_data, run, scratch, epochs=4)
+    deadline = time.monotonic() + 600
+    while not (backup / "training_metadata.json").is_file():
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.2)
+    for p in procs:  # Both workers die after their first epoch's backup.
+        p.kill()
+        p.communicate()
+    killed = set(scratch.glob("dank-worker-*"))  # SIGKILL leaves its scratch.
+    procs = _start_workers(tiny_data, run, scratch, epochs=4)
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+        assert "Epoch 2/4" in out + err or "Epoch 3/4" in out + err
+        assert "Epoch 1/4" not in out + err  # Resumed after the backed-up epoch.
+    metrics = json.loads((run / constants.LANGUAGE_DIR / "metrics.json").read_text())
+    assert 1 <= metrics["epochs_this_session"] <= 3
+    assert set(scratch.glob("dank-worker-*")) == killed

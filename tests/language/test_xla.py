@@ -149,3 +149,21 @@ def test_force_trains_a_finished_run_again(xla_run, tiny_data, tmp_path):
                              preset="tiny", verbose=0, force=True)
     assert metrics["epochs_this_session"] == 1
     assert metrics["jit_compile"]["on"] is False
+
+
+def test_an_xla_failure_is_one_clear_error_and_leaves_no_run(tiny_data, tmp_path,
+                                                               monkeypatch, capsys):
+    def fit(*args, **kwargs):
+        raise tf.errors.InvalidArgumentError(
+            None, None, "Detected unsupported operations when trying to compile "
+            "graph __inference_one_step_on_data with XLA: PyFunc")
+
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    run = tmp_path / "run"
+    code = main(["train", "language", "--preset", "tiny", "--data", str(tiny_data),
+                 "--run", str(run), "--jit-compile", "on"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("dank: error: XLA could not compile")
+    assert "--jit-compile off" in err[-1]
+    assert not run.exists()
