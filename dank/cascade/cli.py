@@ -52,7 +52,7 @@ def register(commands):
     p.add_argument("--beam", type=int, help="beam size (paper: 5)")
     p.add_argument(
         "--temperature", type=float,
-        help="default: the decoder's preset (nucleus 1.0, paper 1.3)",
+        help="default: the decoder's preset (nucleus 1.05, paper 1.3)",
     )
     p.add_argument("--max-len", type=int, help="tokens per caption (paper: 25)")
     p.add_argument(
