@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny synthetic source folder and a data build made from it."""
 
 import os
+import socket
 
 import pytest
 
@@ -42,3 +43,19 @@ def tiny_run(tiny_data, tmp_path_factory):
     train_vision(tiny_data, run, VISION["tiny"])
     train_language(tiny_data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)
     return run
+
+
+@pytest.fixture
+def free_ports():
+    """A function ``n -> [port, ...]``: loopback ports free a moment ago."""
+
+    def ports(n):
+        socks = [socket.socket() for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        found = [s.getsockname()[1] for s in socks]
+        for s in socks:
+            s.close()
+        return found
+
+    return ports

@@ -70,23 +70,14 @@ def test_a_port_in_use_is_named(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _dank(args, env, timeout=240):
     return subprocess.run([sys.executable, "-m", "dank", *args], capture_output=True,
                           text=True, env={**os.environ, **env}, timeout=timeout)
 
 
-def test_an_unreachable_peer_ends_with_exit_2(tmp_path, monkeypatch, capsys):
-    ports = _free_ports(2)
+def test_an_unreachable_peer_ends_with_exit_2(tmp_path, monkeypatch, capsys,
+                                              free_ports):
+    ports = free_ports(2)
     env = _tf_config([f"127.0.0.1:{p}" for p in ports], 0)
     monkeypatch.setenv("TF_CONFIG", env["TF_CONFIG"])
     monkeypatch.setattr("dank.distribute.PEER_TIMEOUT_SECONDS", 2)

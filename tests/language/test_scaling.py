@@ -6,7 +6,6 @@ any op, and logical CPUs before TensorFlow starts.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -67,18 +66,8 @@ def test_mirrored_on_two_cpus_matches_one_device_on_the_global_batch():
     assert result["one"][-1] < result["one"][0]  # It trained.
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def _start_workers(tiny_data, run, scratch, epochs):
-    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+def _start_workers(tiny_data, run, scratch, epochs, ports):
+    workers = [f"127.0.0.1:{p}" for p in ports]
     procs = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers},
@@ -93,12 +82,12 @@ def _start_workers(tiny_data, run, scratch, epochs):
     return procs
 
 
-def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path):
+def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_ports):
     from dank.language.load import load_caption_model
 
     run, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
-    procs = _start_workers(tiny_data, run, scratch, epochs=1)
+    procs = _start_workers(tiny_data, run, scratch, 1, free_ports(2))
     outputs = [p.communicate(timeout=600) for p in procs]
     for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
@@ -119,11 +108,12 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_cluster_resumes_from_the_chiefs_backup(tiny_data, tmp_path):
+def test_a_killed_cluster_resumes_from_the_chiefs_backup(tiny_data, tmp_path,
+                                                         free_ports):
     run, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
     backup = run / constants.LANGUAGE_DIR / constants.BACKUP_DIR
-    procs = _start_workers(tiny_data, run, scratch, epochs=4)
+    procs = _start_workers(tiny_data, run, scratch, 4, free_ports(2))
     deadline = time.monotonic() + 600
     while not (backup / "training_metadata.json").is_file():
         assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
@@ -132,7 +122,7 @@ def test_a_killed_cluster_resumes_from_the_chiefs_backup(tiny_data, tmp_path):
         p.kill()
         p.communicate()
     killed = set(scratch.glob("dank-worker-*"))  # SIGKILL leaves its scratch.
-    procs = _start_workers(tiny_data, run, scratch, epochs=4)
+    procs = _start_workers(tiny_data, run, scratch, 4, free_ports(2))
     outputs = [p.communicate(timeout=600) for p in procs]
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
