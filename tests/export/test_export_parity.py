@@ -195,10 +195,11 @@ def test_captions_agree_wherever_the_choice_was_clear(parts, loaded, exported,
             [t.decode() for t in row] for row in want["top"][clear]]
         np.testing.assert_allclose(got_ort["scores"][clear], want["scores"][clear],
                                    rtol=1e-4, atol=1e-4)
-    # Not a vacuous check: most inputs are compared. (The paper's diverse beam
-    # has the most near ties here: it draws from the tiny model's top 100 of
-    # 121 words, whose log-probabilities are often a few 1e-6 apart.)
-    assert compared >= 0.5 * 2 * len(weights), compared
+    # Not a vacuous check: a good share of inputs is compared. (The paper's
+    # diverse beam has the most near ties here: it draws from the tiny model's
+    # top 100 of 121 words, whose log-probabilities are often a few 1e-6 apart;
+    # one fresh-clone run compared 23 of its 48 inputs, so half is too tight.)
+    assert compared >= 0.25 * 2 * len(weights), compared
 
 
 def _perturbed(folder, target, factor):
