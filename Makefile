@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The TensorFlow extra: `make setup GPU=1` installs the GPU build (CUDA from pip)
-# instead of the CPU one. A venv never holds both (README, "Scaling out"): one
+# instead of the CPU one. A venv never holds both (docs/scaling.md): one
 # made for the other extra is recreated.
 GPU ?=
 TF_EXTRA := $(if $(GPU),gpu,cpu)
@@ -61,9 +61,9 @@ train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 
 # The full catalogue: every merged template of $(FULL_SOURCE) (3,181), preset
 # `full` for both models. Vision: 64 px, warm-started from the starter model's
-# backbone with an imprinted head, about 45 min on 2 cores (README, "Template
+# backbone with an imprinted head, about 45 min on 2 cores (docs/results.md, "Template
 # recognition"). Captions: the paper's model size (LSTM 512, embedding 300)
-# on all 280k training captions, about 1 h 40 min (README, "Captions").
+# on all 280k training captions, about 1 h 40 min (docs/results.md, "Captions").
 FULL_RUN ?= runs/full
 $(FULL_DATA)/.built: | $(STAMP)
 	$(BIN)/dank data build --source $(FULL_SOURCE) --out $(FULL_DATA)

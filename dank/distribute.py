@@ -32,7 +32,8 @@ PEER_TIMEOUT_SECONDS = float(os.environ.get("DANK_PEER_TIMEOUT", "120"))
 TF_CONFIG_FIX = (
     "set TF_CONFIG to JSON such as "
     '\'{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]}, '
-    '"task": {"type": "worker", "index": 0}}\' (README, "Scaling out")'
+    '"task": {"type": "worker", "index": 0}}\' '
+    "(docs/scaling.md, linked from the README)"
 )
 
 
