@@ -34,14 +34,10 @@ def tiny_run(tiny_data, tmp_path_factory):
     Trained once per session (about a minute): every test that needs a finished
     run (cascade, export, serve, doctor) shares it and must not modify it.
     """
-    from dank.language.config import PRESETS as LANGUAGE
-    from dank.language.train import train_language
-    from dank.vision.config import PRESETS as VISION
-    from dank.vision.train import train_vision
+    from tiny_run import train_tiny_models
 
     run = tmp_path_factory.mktemp("tiny_run") / "run"
-    train_vision(tiny_data, run, VISION["tiny"])
-    train_language(tiny_data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)
+    train_tiny_models(tiny_data, run)
     return run
 
 

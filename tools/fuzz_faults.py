@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import fuzz_cases  # noqa: E402 - tools/ is a folder of scripts.
+from tiny_run import train_tiny_run  # noqa: E402
 
 NO_DAC_FLAG = "DANK_FUZZ_NO_DAC"  # Set once the root re-exec has happened.
 
@@ -199,23 +200,6 @@ def run_data_builds(variants, folder, tally):
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink()
-
-
-def train_tiny_run(folder):
-    """A run of the ``tiny`` presets on a synthetic source (about a minute)."""
-    from dank.data.build import build_dataset
-    from dank.data.synthetic import make_source
-    from dank.language.config import PRESETS as LANGUAGE
-    from dank.language.train import train_language
-    from dank.vision.config import PRESETS as VISION
-    from dank.vision.train import train_vision
-
-    data = Path(folder) / "data"
-    build_dataset(make_source(Path(folder) / "source"), data)
-    run = Path(folder) / "run"
-    train_vision(data, run, VISION["tiny"])
-    train_language(data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)
-    return run
 
 
 def fuzz(work, run=None, count=1000, csv_count=100, seed=0, batch=50):

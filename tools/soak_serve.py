@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from tiny_run import train_tiny_run  # tools/ is a folder of scripts.
 
 from dank.serve.client import Client, multipart
 from dank.serve.loadtest import process_usage
@@ -65,22 +66,6 @@ def make_pictures(count, seed=0):
         image.save(buffer, format=fmt)
         pictures.append((buffer.getvalue(), mime))
     return pictures
-
-
-def train_tiny_run(root):
-    """A run trained by the ``tiny`` presets on synthetic data under ``root``."""
-    from dank.data.build import build_dataset
-    from dank.data.synthetic import make_source
-    from dank.language.config import PRESETS as LANGUAGE
-    from dank.language.train import train_language
-    from dank.vision.config import PRESETS as VISION
-    from dank.vision.train import train_vision
-
-    data, run = root / "data", root / "run"
-    build_dataset(make_source(root / "source"), data)
-    train_vision(data, run, VISION["tiny"])
-    train_language(data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)
-    return run
 
 
 def start_server(run):
