@@ -172,7 +172,7 @@ def get_strategy(name="default", logical_cpus=0):
         ]
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == "multiworker":
-        _mend_keras_multi_worker_logs()
+        _mend_keras_multi_worker()
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except RuntimeError as e:
@@ -193,15 +193,21 @@ def get_strategy(name="default", logical_cpus=0):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def _mend_keras_multi_worker_logs():
-    """Lets Keras 3 ``fit`` average its scalar logs over several workers.
+def _mend_keras_multi_worker():
+    """Lets Keras 3 ``fit`` run under ``MultiWorkerMirroredStrategy``.
 
-    Keras reduces each step's logs with ``strategy.reduce("MEAN", v, axis=0)``
-    under ``MultiWorkerMirroredStrategy``, which fails on scalars ("Invalid
-    reduction dimension 0 for input with 0 dimensions", tensorflow/tensorflow
-    #72388). The mean over the replicas, ``axis=None``, is what it means.
+    Two mends, for every model, both only when several workers train:
+
+    * Keras learns the input shapes by averaging the first distributed batch
+      over the replicas, which fails on dict inputs; one replica's batch has
+      the same shapes.
+    * Keras reduces each step's logs with ``strategy.reduce("MEAN", v,
+      axis=0)``, which fails on scalars ("Invalid reduction dimension 0 for
+      input with 0 dimensions", tensorflow/tensorflow#72388). The mean over the
+      replicas, ``axis=None``, is what it means.
     """
     import keras
+    import tensorflow as tf
     from keras.src.backend.tensorflow import trainer
 
     original = trainer.reduce_per_replica
@@ -217,15 +223,33 @@ def _mend_keras_multi_worker_logs():
             )
         return original(values, strategy, reduction)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        if (strategy is None or iterator is None
+                or not trainer._collective_all_reduce_multi_worker(strategy)):
+            return build(self, iterator, data_batch)
+        for _, _, it in iterator:
+            batch = next(it)
+            break
+        local = keras.tree.map_structure(
+            lambda v: strategy.experimental_local_results(v)[0]
+            if isinstance(v, tf.distribute.DistributedValues) else v,
+            batch,
+        )
+        with strategy.scope():
+            self._symbolic_build(data_batch=local)
+
+    build = trainer.TensorFlowTrainer._maybe_symbolic_build
     reduce_per_replica.mended_by_dank = True
     trainer.reduce_per_replica = reduce_per_replica
+    trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
 
 
 def is_chief(strategy):
     """Whether this process writes the run (always, except non-chief workers)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     kind = getattr(resolver, "task_type", None)
-    if kind in (None, "chief") or not kind:
+    if not kind or kind == "chief":
         return True
     cluster = resolver.cluster_spec().as_dict()
     return kind == "worker" and resolver.task_id == 0 and "chief" not in cluster

@@ -240,28 +240,6 @@ class CaptionModel(keras.Model):
             h = self._attend(ops.expand_dims(h, 1), state[n], state[n + 1])[:, 0]
         return self.logits(h), (*new_state, *state[n:])
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras first averages a distributed batch over the replicas to learn
-        # its shapes, which fails on dict inputs under MultiWorkerMirrored
-        # ("unsupported type <class 'dict'>"). One replica's batch tells the
-        # same shapes.
-        import tensorflow as tf
-
-        strategy = self._distribute_strategy
-        if strategy is None or iterator is None:
-            return super()._maybe_symbolic_build(iterator, data_batch)
-        for _, _, it in iterator:
-            batch = next(it)
-            break
-
-        def local(value):
-            if isinstance(value, tf.distribute.DistributedValues):
-                return strategy.experimental_local_results(value)[0]
-            return value
-
-        with strategy.scope():
-            self._symbolic_build(data_batch=tf.nest.map_structure(local, batch))
-
     def get_config(self):
         return {
             **super().get_config(),
