@@ -1,7 +1,7 @@
 """dank: Dank Learning (Peirson & Tolunay, 2018) in Keras 3.
 
-Recognise the meme template in a picture (``dank.vision``), write a caption for
-it (``dank.language`` + ``dank.decoding``) and draw the meme (``dank.render``),
+Recognise the meme template in a picture (``dank.models.vision``), write a caption for
+it (``dank.models.language`` + ``dank.decoding``) and draw the meme (``dank.render``),
 all tied together by ``dank.cascade`` and the ``dank`` command.
 """
 

@@ -1,6 +1,6 @@
 """Allows ``python -m dank``."""
 
-from dank.cli import main
+from dank.apps.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -69,10 +69,10 @@ COLUMNS = (
 
 def humor_scores(run, saved):
     """Mean humour score of the saved captions, or None without a humour model."""
+    from dank.core.errors import DankError
     from dank.data.catalogue import Catalogue
-    from dank.errors import DankError
-    from dank.humor.score import HumorScorer
     from dank.metrics.saved import load_captions
+    from dank.models.humor.score import HumorScorer
 
     try:
         scorer = HumorScorer.load(run)
@@ -86,16 +86,21 @@ def humor_scores(run, saved):
 
 def score_row(args, name, decoder, rerank, split):
     """One row: ``generation_metrics`` plus the humour mean; None if impossible."""
-    from dank.errors import DankError
+    from dank.core.errors import DankError
     from dank.metrics import generation_metrics
 
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "captions.jsonl"
         try:
             row = generation_metrics(
-                args.run, data_dir=args.data, decoder=decoder,
-                per_template=args.per_template, seed=args.seed, rerank=rerank,
-                split=split, save_generated=saved,
+                args.run,
+                data_dir=args.data,
+                decoder=decoder,
+                per_template=args.per_template,
+                seed=args.seed,
+                rerank=rerank,
+                split=split,
+                save_generated=saved,
                 max_templates=args.max_templates,
             )
         except DankError as e:
@@ -115,9 +120,9 @@ def perplexity(run):
         "kn_trigram_per_word": baselines.get("kn_trigram", {}).get(
             "perplexity_per_word"
         ),
-        "kn_trigram_template_per_word": baselines.get(
-            "kn_trigram_template", {}
-        ).get("perplexity_per_word"),
+        "kn_trigram_template_per_word": baselines.get("kn_trigram_template", {}).get(
+            "perplexity_per_word"
+        ),
     }
 
 
@@ -230,35 +235,51 @@ def tune(args):
         if row is not None:
             row["preset"] = "nucleus"
             rows.append(row)
-            print(f"{name}: detector {row['real_vs_generated_accuracy']:.3f} "
-                  f"novelty {row['novelty']:.3f} words {row['words_ratio']:.3f} "
-                  f"degenerate {row['degenerate_share']:.3f} "
-                  f"captions/s {row['captions_per_second']:.1f}", flush=True)
-    from dank.io import write_json
+            print(
+                f"{name}: detector {row['real_vs_generated_accuracy']:.3f} "
+                f"novelty {row['novelty']:.3f} words {row['words_ratio']:.3f} "
+                f"degenerate {row['degenerate_share']:.3f} "
+                f"captions/s {row['captions_per_second']:.1f}",
+                flush=True,
+            )
+    from dank.core.io import write_json
 
-    write_json(Path(args.out) / "quality-tuning.json",
-               {"context": report.context(args), "split": "val", "rows": rows})
+    write_json(
+        Path(args.out) / "quality-tuning.json",
+        {"context": report.context(args), "split": "val", "rows": rows},
+    )
 
 
 def main(argv=None):
     report.setup()
     p = report.parser(__doc__, per_template=10)
     p.add_argument("--split", default="test", choices=("test", "val"))
-    p.add_argument("--rows", nargs="+", metavar="PRESET",
-                   help="score only the rows of these presets; the other rows "
-                   "of an existing quality.json are kept")
-    p.add_argument("--table-only", action="store_true",
-                   help="rewrite docs/quality.md from quality.json")
-    p.add_argument("--tune", action="store_true",
-                   help="score the nucleus grid on the validation split")
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        metavar="PRESET",
+        help="score only the rows of these presets; the other rows "
+        "of an existing quality.json are kept",
+    )
+    p.add_argument(
+        "--table-only",
+        action="store_true",
+        help="rewrite docs/quality.md from quality.json",
+    )
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="score the nucleus grid on the validation split",
+    )
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 1.0])
     p.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0])
     p.add_argument("--min-lens", type=int, nargs="+", default=[3])
-    p.add_argument("--max-templates", type=int,
-                   help="only the first N templates (quicker tuning)")
+    p.add_argument(
+        "--max-templates", type=int, help="only the first N templates (quicker tuning)"
+    )
     args = p.parse_args(argv)
 
-    from dank.io import write_json, write_text
+    from dank.core.io import write_json, write_text
 
     out = Path(args.out) / "quality.json"
     if args.tune:

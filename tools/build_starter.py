@@ -17,12 +17,12 @@ import shutil
 import sys
 from pathlib import Path
 
+from dank.core.images import downscale, open_image, to_jpeg
+from dank.core.io import atomic_path
 from dank.data import sources
 from dank.data.build import load_images, merge_templates
 from dank.data.sources import CAPTION_HEADER as CAPTION_COLUMNS
 from dank.data.sources import TEMPLATE_HEADER as TEMPLATE_COLUMNS
-from dank.images import downscale, open_image, to_jpeg
-from dank.io import atomic_path
 
 N_TEMPLATES = 100  # Templates kept, by caption count after merging.
 CAPTIONS_PER_TEMPLATE = 1000  # Top-scored captions kept per template (~6 MB in all).

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from dank.images import FORMATS, open_image
+from dank.core.images import FORMATS, open_image
 
 
 @dataclasses.dataclass
@@ -63,7 +63,7 @@ def _round_trips(fmt):
     return True
 
 
-# Every format Pillow writes that ``dank.images.open_image`` reads back.
+# Every format Pillow writes that ``dank.core.images.open_image`` reads back.
 WRITABLE = tuple(f for f in sorted(set(Image.SAVE) & set(FORMATS)) if _round_trips(f))
 
 

@@ -65,11 +65,11 @@ class Tally:
 
 
 def call_main(argv, stdin=b""):
-    """Runs ``dank.cli.main(argv)``; returns ``(status, stdout, stderr, error)``.
+    """Runs ``dank.apps.cli.main(argv)``; returns ``(status, stdout, stderr, error)``.
 
     ``error`` is the text of a traceback that escaped ``main`` (None if none).
     """
-    from dank import cli
+    from dank.apps import cli
 
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdin
@@ -192,7 +192,7 @@ def run_data_builds(variants, folder, tally):
             outcome = f"status {status}"
         tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + 1
         # A failed build leaves no build behind, and no build leaves hidden
-        # temporaries (``dank.io``'s ``.name.*``) beside itself.
+        # temporaries (``dank.core.io``'s ``.name.*``) beside itself.
         leftovers = [p for p in folder.iterdir() if p.name.startswith(".")]
         tally.half_written += len(leftovers) + (status != 0 and out.exists())
         for path in folder.iterdir():

@@ -26,11 +26,11 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from dank.core.errors import DankError
+from dank.core.images import open_image
+from dank.core.io import write_bytes, write_text
+from dank.core.progress import track
 from dank.data.pipeline import load_captions, load_catalogue
-from dank.errors import DankError
-from dank.images import open_image
-from dank.io import write_bytes, write_text
-from dank.progress import track
 from dank.render.meme import render_meme
 
 WIDTHS = (300, 700)  # Upload widths, pixels (imgflip serves about 500).

@@ -36,11 +36,16 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from tiny_run import train_tiny_run  # tools/ is a folder of scripts.
 
-from dank.serve.client import Client, multipart
-from dank.serve.loadtest import process_usage
+from dank.apps.serve.client import Client, multipart
+from dank.apps.serve.loadtest import process_usage
 
-FORMATS = (("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp"),
-           ("GIF", "image/gif"), ("BMP", "image/bmp"))
+FORMATS = (
+    ("JPEG", "image/jpeg"),
+    ("PNG", "image/png"),
+    ("WEBP", "image/webp"),
+    ("GIF", "image/gif"),
+    ("BMP", "image/bmp"),
+)
 DECODERS = ("diverse", "sample", "beam", "greedy")
 ODD_REQUESTS = (  # (method, path, body, content type): answered 4xx, never 5xx.
     ("POST", "/api/generate", b"not a form", "text/plain"),
@@ -56,11 +61,13 @@ def make_pictures(count, seed=0):
     pictures = []
     for i in range(count):
         width, height = rng.randint(48, 1600), rng.randint(48, 1600)
-        image = Image.new("RGB", (width, height), tuple(rng.randrange(256)
-                                                        for _ in range(3)))
+        image = Image.new(
+            "RGB", (width, height), tuple(rng.randrange(256) for _ in range(3))
+        )
         ImageDraw.Draw(image).ellipse(
             (width // 5, height // 5, width * 4 // 5, height * 4 // 5),
-            fill=tuple(rng.randrange(256) for _ in range(3)))
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
         fmt, mime = FORMATS[i % len(FORMATS)]
         buffer = io.BytesIO()
         image.save(buffer, format=fmt)
@@ -70,9 +77,24 @@ def make_pictures(count, seed=0):
 
 def start_server(run):
     """``dank serve`` on a free loopback port: ``(process, url)``."""
-    command = [sys.executable, "-m", "dank", "serve", "--run", str(run),
-               "--host", "127.0.0.1", "--port", "0", "--timeout", "600",
-               "--rate-limit", "100000", "--trust-proxy", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "dank",
+        "serve",
+        "--run",
+        str(run),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--timeout",
+        "600",
+        "--rate-limit",
+        "100000",
+        "--trust-proxy",
+        "127.0.0.1",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()  # "dank serve: listening on URL/"
     if "listening on" not in line:
@@ -100,26 +122,43 @@ class Soak:
         n, decoder = 1 + i % 3, DECODERS[i % len(DECODERS)]
         n = 1 if decoder == "greedy" else n
         if i % 5 == 4:
-            body = json.dumps({"template": self.templates[i % len(self.templates)],
-                               "n": n, "seed": i, "decoder": decoder}).encode()
-            answer = client.request("POST", "/api/generate", body,
-                                    {**headers, "Content-Type": "application/json"})
+            body = json.dumps(
+                {
+                    "template": self.templates[i % len(self.templates)],
+                    "n": n,
+                    "seed": i,
+                    "decoder": decoder,
+                }
+            ).encode()
+            answer = client.request(
+                "POST",
+                "/api/generate",
+                body,
+                {**headers, "Content-Type": "application/json"},
+            )
         else:
             data, mime = self.pictures[i % len(self.pictures)]
-            ctype, body = multipart({"n": n, "seed": i, "decoder": decoder},
-                                    [("image", f"p{i}", mime, data)])
-            answer = client.request("POST", "/api/generate", body,
-                                    {**headers, "Content-Type": ctype})
+            ctype, body = multipart(
+                {"n": n, "seed": i, "decoder": decoder},
+                [("image", f"p{i}", mime, data)],
+            )
+            answer = client.request(
+                "POST", "/api/generate", body, {**headers, "Content-Type": ctype}
+            )
         self._count(self.statuses, answer.status)
         if answer.status == 200:
-            png = client.request("GET", answer.json()["memes"][0]["url"],
-                                 headers=headers)
+            png = client.request(
+                "GET", answer.json()["memes"][0]["url"], headers=headers
+            )
             self._count(self.statuses, png.status)
         if i % 10 == 9:
             method, path, body, ctype = ODD_REQUESTS[i // 10 % len(ODD_REQUESTS)]
-            odd = client.request(method, path, body,
-                                 {**headers, **({"Content-Type": ctype} if ctype
-                                                else {})})
+            odd = client.request(
+                method,
+                path,
+                body,
+                {**headers, **({"Content-Type": ctype} if ctype else {})},
+            )
             self._count(self.statuses, odd.status)
 
     def run(self, first, count, clients, deadline):
@@ -153,13 +192,14 @@ class Soak:
         return sent[0]
 
 
-def soak(run, requests=2000, clients=50, warmup=200, max_seconds=3600.0,
-         pictures=32):
+def soak(run, requests=2000, clients=50, warmup=200, max_seconds=3600.0, pictures=32):
     """Runs the soak against a fresh ``dank serve`` of ``run``; returns figures."""
     process, url = start_server(run)
     try:
-        templates = [t["id"] for t in
-                     Client(url).get("/api/templates?limit=1000").json()["templates"]]
+        templates = [
+            t["id"]
+            for t in Client(url).get("/api/templates?limit=1000").json()["templates"]
+        ]
         load = Soak(url, make_pictures(pictures), templates)
         start = time.monotonic()
         deadline = start + max_seconds
@@ -174,12 +214,18 @@ def soak(run, requests=2000, clients=50, warmup=200, max_seconds=3600.0,
         process.wait(timeout=60)
     five = sum(v for k, v in load.statuses.items() if k.startswith("5"))
     return {
-        "requests": sent, "requests_wanted": requests, "warmup": warm_sent,
-        "clients": clients, "statuses": dict(sorted(load.statuses.items())),
-        "5xx": five, "transport_errors": load.errors,
-        "rss_warm_mib": rss_warm, "rss_end_mib": rss_end,
+        "requests": sent,
+        "requests_wanted": requests,
+        "warmup": warm_sent,
+        "clients": clients,
+        "statuses": dict(sorted(load.statuses.items())),
+        "5xx": five,
+        "transport_errors": load.errors,
+        "rss_warm_mib": rss_warm,
+        "rss_end_mib": rss_end,
         "rss_ratio": round(rss_end / rss_warm, 4),
-        "fds_warm": fds_warm, "fds_end": fds_end,
+        "fds_warm": fds_warm,
+        "fds_end": fds_end,
         "wall_s": round(wall, 1),
         "generations_per_s": round(sent / wall, 2) if wall else None,
     }
@@ -187,27 +233,51 @@ def soak(run, requests=2000, clients=50, warmup=200, max_seconds=3600.0,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", default=None,
-                        help="trained run (default: train a tiny one in a temp dir)")
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="generate requests after warm-up (default %(default)s)")
-    parser.add_argument("--clients", type=int, default=50,
-                        help="concurrent clients (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=200,
-                        help="generate requests before the first RSS reading "
-                        "(default %(default)s)")
-    parser.add_argument("--max-seconds", type=float, default=3600.0,
-                        help="stop sending after this long (default %(default)s)")
-    parser.add_argument("--max-rss-ratio", type=float, default=1.05,
-                        help="largest end/warm-up RSS ratio (default %(default)s)")
+    parser.add_argument(
+        "--run",
+        default=None,
+        help="trained run (default: train a tiny one in a temp dir)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=2000,
+        help="generate requests after warm-up (default %(default)s)",
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=50,
+        help="concurrent clients (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=200,
+        help="generate requests before the first RSS reading (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=3600.0,
+        help="stop sending after this long (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-rss-ratio",
+        type=float,
+        default=1.05,
+        help="largest end/warm-up RSS ratio (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dank-soak-") as tmp:
         run = args.run or train_tiny_run(Path(tmp))
-        result = soak(run, args.requests, args.clients, args.warmup,
-                      args.max_seconds)
-    result["ok"] = (result["5xx"] == 0 and not result["transport_errors"]
-                    and result["requests"] == args.requests
-                    and result["rss_ratio"] <= args.max_rss_ratio)
+        result = soak(run, args.requests, args.clients, args.warmup, args.max_seconds)
+    result["ok"] = (
+        result["5xx"] == 0
+        and not result["transport_errors"]
+        and result["requests"] == args.requests
+        and result["rss_ratio"] <= args.max_rss_ratio
+    )
     print(json.dumps(result, indent=1), flush=True)
     return 0 if result["ok"] else 1
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 def train_tiny_models(data, run):
     """Trains the ``tiny`` vision and caption models of ``run`` on ``data``."""
-    from dank.language.config import PRESETS as LANGUAGE
-    from dank.language.train import train_language
-    from dank.vision.config import PRESETS as VISION
-    from dank.vision.train import train_vision
+    from dank.models.language.config import PRESETS as LANGUAGE
+    from dank.models.language.train import train_language
+    from dank.models.vision.config import PRESETS as VISION
+    from dank.models.vision.train import train_vision
 
     train_vision(data, run, VISION["tiny"])
     train_language(data, run, LANGUAGE["tiny"], preset="tiny", verbose=0)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dank import constants
-from dank.errors import DankError
+from dank.core import constants
+from dank.core.errors import DankError
 from dank.safety import default_filter
 from dank.safety.resample import collect_captions
 
@@ -72,8 +72,8 @@ class MemeGenerator:
         candidates=20,
     ):
         from dank.cascade.module import Cascade
-        from dank.language.load import load_caption_model
-        from dank.vision.predict import load_classifier
+        from dank.models.language.load import load_caption_model
+        from dank.models.vision.predict import load_classifier
 
         self.run_dir = Path(run_dir)
         classifier = load_classifier(run_dir)
@@ -125,10 +125,10 @@ class MemeGenerator:
             self._load_reranker()
 
     def _load_reranker(self):
+        from dank.core.run import read_run_info
         from dank.data.pipeline import load_captions
-        from dank.humor.rerank import NoveltyIndex
-        from dank.humor.score import HumorScorer
-        from dank.run import read_run_info
+        from dank.models.humor.rerank import NoveltyIndex
+        from dank.models.humor.score import HumorScorer
 
         self.scorer = HumorScorer.load(self.run_dir)
         data = read_run_info(self.run_dir).get("data", "")
@@ -199,7 +199,7 @@ class MemeGenerator:
 
     def _rerank(self, rows, label, n, seed):
         """The ``n`` funniest of ``rows``, as ``(top, bottom, score, humor)``."""
-        from dank.humor.rerank import rerank
+        from dank.models.humor.rerank import rerank
 
         ranked = rerank(
             [(top, bottom) for top, bottom, _ in rows],

@@ -4,8 +4,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dank.errors import DankError
-from dank.images import (
+from dank.core.errors import DankError
+from dank.core.images import (
     SUFFIXES,
     display_name,
     downscale,
@@ -94,7 +94,7 @@ def load_inputs(names, model_side, keep_side=1024):
 
     Args:
         names: paths, directories or "-" (stdin, at most once, read up to
-            ``dank.images.MAX_UPLOAD_BYTES``).
+            ``dank.core.images.MAX_UPLOAD_BYTES``).
         model_side: the classifier's input side; the bytes handed to the cascade
             are a JPEG at most 4x that side, so decoding in-graph stays cheap.
         keep_side: the drawn meme's longer side is at most this many pixels.

@@ -18,14 +18,14 @@ import random
 import time
 from pathlib import Path
 
-from dank import constants
+from dank.core import constants
 from dank.data import card, clean, dedupe, publish, records, sources, splits, text
 from dank.data.catalogue import Catalogue, Template, canonical_order, normalize_name
 from dank.data.vocab import build_vocabulary
-from dank.errors import DankError
-from dank.images import downscale, open_image, to_jpeg
-from dank.io import write_json
-from dank.progress import track
+from dank.core.errors import DankError
+from dank.core.images import downscale, open_image, to_jpeg
+from dank.core.io import write_json
+from dank.core.progress import track
 
 log = logging.getLogger(__name__)
 

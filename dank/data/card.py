@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from dank import constants
+from dank.core import constants
 
 LENGTH_PLOT = "caption_lengths.png"
 UPVOTE_PLOT = "upvotes.png"

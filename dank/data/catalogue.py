@@ -10,9 +10,9 @@ import dataclasses
 import difflib
 import re
 
-from dank import constants
-from dank.errors import DankError
-from dank.io import read_build_json, write_json
+from dank.core import constants
+from dank.core.errors import DankError
+from dank.core.io import read_build_json, write_json
 
 CATALOGUE_FORMAT = 1  # Bump when the JSON layout changes.
 SITE_PREFERENCE = ("imgflip-", "memegenlink-", "mgnet-")  # Canonical id order.

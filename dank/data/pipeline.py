@@ -9,9 +9,9 @@ way). Batches of captions are padded with ``PAD_ID`` (0)::
 
 from pathlib import Path
 
-from dank import constants
+from dank.core import constants
 from dank.data import records
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 SHUFFLE_BUFFER = 20_000  # Captions held for shuffling (about 2 MB).
 BUCKET_BOUNDARIES = (8, 12, 16, 20, 24)  # Token lengths that split buckets.

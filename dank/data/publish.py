@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def clean_stale(out):
     """Removes builds of ``out`` that are neither current nor being written.
 
     Only call it holding the lock (``publish``): then no other build is running.
-    Also removes what the old two-rename scheme (``dank.io.atomic_path``) left
+    Also removes what the old two-rename scheme (``dank.core.io.atomic_path``) left
     beside ``OUT`` when killed: ``.OUT.<random>`` and ``.OUT.old-<pid>``.
 
     Returns:

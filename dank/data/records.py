@@ -19,7 +19,7 @@ Captions (``constants.CAPTIONS_PATTERN``, one set of shards per split):
 import math
 from pathlib import Path
 
-from dank import constants
+from dank.core import constants
 
 NO_SCORE = -1.0  # Caption score when the source gave no votes.
 UPVOTES = "imgflip_upvotes"  # The source score type that is a raw upvote count.

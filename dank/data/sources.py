@@ -15,7 +15,7 @@ import logging
 import re
 from pathlib import Path
 
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 log = logging.getLogger(__name__)
 MAX_LOGGED = 20  # Skipped rows logged one by one per file; summary.json has more.

@@ -14,7 +14,7 @@ import hashlib
 
 import numpy as np
 
-from dank import constants
+from dank.core import constants
 
 FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test.
 

@@ -29,7 +29,7 @@ them anyway).
 import re
 import unicodedata
 
-from dank import constants
+from dank.core import constants
 
 MAX_CAPTION_TOKENS = 24  # Tokens over both boxes, specials excluded.
 MIN_ASCII_LETTER_SHARE = 0.9  # Below this share of ASCII letters: non-English.

@@ -6,9 +6,9 @@ then words by falling frequency (ties alphabetical), so a build is reproducible.
 
 import collections
 
-from dank import constants
-from dank.errors import DankError
-from dank.io import read_build_json, write_json
+from dank.core import constants
+from dank.core.errors import DankError
+from dank.core.io import read_build_json, write_json
 
 VOCAB_FORMAT = 1  # Bump when the JSON layout changes.
 

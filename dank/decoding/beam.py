@@ -14,7 +14,7 @@ step state is tiled with ``repeat`` and reordered with ``gather`` on axis 0.
 
 import tensorflow as tf
 
-from dank import constants
+from dank.core import constants
 from dank.decoding import common
 
 

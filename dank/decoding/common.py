@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from dank import constants
+from dank.core import constants
 
 NEG_INF = float("-inf")
 

@@ -92,7 +92,6 @@ class DecodeConfig:
                 f"({self.beam_size}) for {self.method} decoding"
             )
 
-
     def returning(self, n):
         """This config set up to give ``n`` captions per input, with spares.
 
@@ -139,7 +138,10 @@ PRESETS = {
 DEFAULT_DECODER = "nucleus"  # The PRESETS entry `dank generate` uses by default.
 # Each method's settings when only the method is named (`dank generate --decoder`).
 METHOD_PRESETS = {
-    "greedy": "greedy", "beam": "beam", "diverse": "paper", "sample": "sample",
+    "greedy": "greedy",
+    "beam": "beam",
+    "diverse": "paper",
+    "sample": "sample",
     "nucleus": "nucleus",
 }
 

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from dank import constants
+from dank.core import constants
 from dank.decoding import common
 
 

@@ -24,7 +24,7 @@ it is static-shape TensorFlow, so the loop compiles with XLA like the others.
 
 import tensorflow as tf
 
-from dank import constants
+from dank.core import constants
 from dank.decoding import common
 from dank.decoding.greedy import token_loop
 from dank.decoding.sampling import filter_logits

@@ -6,7 +6,7 @@ the CLI, evaluation) shares this one detokeniser.
 
 import tensorflow as tf
 
-from dank import constants
+from dank.core import constants
 
 # Tokens that never print: PAD, <s>, </s> (and what follows it), <sep>, <emp>.
 _SILENT = (

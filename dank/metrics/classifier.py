@@ -18,7 +18,7 @@ import collections
 
 import numpy as np
 
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def _words(text):

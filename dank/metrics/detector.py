@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from dank import constants
-from dank.errors import DankError
+from dank.core import constants
+from dank.core.errors import DankError
 
 FOLDS = 10  # Cross-validation folds (fewer when a class has fewer captions).
 Z95 = 1.959964  # Two-sided 95% normal quantile, for the Wilson interval.
@@ -47,14 +47,16 @@ def _lengths(texts):
         top, _, bottom = f" {text} ".partition(f" {constants.SEP} ")
         top_words, bottom_words = top.split(), bottom.split()
         words = len(top_words) + len(bottom_words)
-        rows.append([
-            words,
-            sum(map(len, top_words + bottom_words)),
-            len(top_words),
-            len(bottom_words),
-            not top_words,
-            not bottom_words,
-        ])
+        rows.append(
+            [
+                words,
+                sum(map(len, top_words + bottom_words)),
+                len(top_words),
+                len(bottom_words),
+                not top_words,
+                not bottom_words,
+            ]
+        )
     return np.asarray(rows, np.float64)
 
 
@@ -72,11 +74,18 @@ def make_detector(seed=0):
 
     # Whitespace tokens, so "<sep>" and punctuation stay words of their own.
     words = TfidfVectorizer(
-        analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
-        sublinear_tf=True, min_df=1, lowercase=False,
+        analyzer="word",
+        ngram_range=(1, 2),
+        token_pattern=r"\S+",
+        sublinear_tf=True,
+        min_df=1,
+        lowercase=False,
     )
     chars = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        sublinear_tf=True,
+        min_df=2,
         lowercase=False,
     )
     lengths = make_pipeline(FunctionTransformer(_lengths), StandardScaler())

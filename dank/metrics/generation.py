@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dank import constants
-from dank.errors import DankError
+from dank.core import constants
+from dank.core.errors import DankError
 from dank.metrics.classifier import BagOfWords
 from dank.metrics.humanlike import humanlike_metrics
 from dank.metrics.saved import check_writable, decoder_name, save_captions
@@ -148,7 +148,7 @@ def _references(data_dir, csv, test, catalogue, vocab, split="test"):
             leave it out).
     """
     if csv is not None:
-        from dank.language.evaluate import captions_from_csv
+        from dank.metrics.captions import captions_from_csv
 
         real, _ = captions_from_csv(csv, catalogue, vocab)
         if not real:
@@ -212,13 +212,13 @@ def generation_metrics(
             instead of the test split: its templates are generated for and its
             captions are the references and the real captions.
         rerank: ``None`` or ``"humor"``: draw 20 candidates per template and
-            keep the best ``per_template`` by ``dank.humor.rerank`` (humour
+            keep the best ``per_template`` by ``dank.models.humor.rerank`` (humour
             minus a copy penalty); needs ``dank train humor``.
         safety_filter: resample captions the safety filter flags (on by
             default, as in ``dank generate``); metrics describe the output.
         max_templates: only the first this many templates (by label).
         novelty_weight: with ``rerank``, the weight of the copy penalty
-            (``None``: ``dank.humor.rerank.NOVELTY_WEIGHT``; 0 turns the
+            (``None``: ``dank.models.humor.rerank.NOVELTY_WEIGHT``; 0 turns the
             guard against copied captions off).
         split: the held-out split whose captions are the references (``test``
             to report, ``val`` to tune on); ignored with ``csv``.
@@ -237,11 +237,11 @@ def generation_metrics(
     Raises:
         DankError: a missing run, model, build or CSV, or bad settings.
     """
+    from dank.core.run import read_run_info
     from dank.data.catalogue import Catalogue
     from dank.data.pipeline import load_catalogue
     from dank.data.vocab import Vocabulary
-    from dank.language.load import load_caption_model
-    from dank.run import read_run_info
+    from dank.models.language.load import load_caption_model
     from dank.safety import default_filter
 
     _check_args(per_template, rerank, max_templates)
@@ -258,7 +258,7 @@ def generation_metrics(
     model = load_caption_model(run_dir, variant)
     scorer = None
     if rerank:
-        from dank.humor.score import HumorScorer
+        from dank.models.humor.score import HumorScorer
 
         scorer = HumorScorer.load(run_dir)  # Fail before generating, not after.
     vocab = Vocabulary.load(run_dir / constants.VOCAB_FILE)
@@ -278,7 +278,7 @@ def generation_metrics(
         model, vocab, labels, config, wanted, seed, safety if safety_filter else None
     )
     if rerank:
-        from dank.humor.rerank import NOVELTY_WEIGHT
+        from dank.models.humor.rerank import NOVELTY_WEIGHT
 
         if novelty_weight is None:
             novelty_weight = NOVELTY_WEIGHT
@@ -294,9 +294,7 @@ def generation_metrics(
     result = _score(generated, references, index, fidelity, model, vocab, seed)
     result.update(
         flagged_share=_flagged_share(safety, flat_raw),
-        flagged_share_output=_flagged_share(
-            safety, [(t, b) for _, t, b in generated]
-        ),
+        flagged_share_output=_flagged_share(safety, [(t, b) for _, t, b in generated]),
         captions_per_second=len(generated) / seconds if seconds > 0 else float("nan"),
         decoder=config.method,
         beam_size=config.beam_size,
@@ -337,7 +335,7 @@ def _flagged_share(safety, captions):
 
 def _rerank(scorer, train, kept, labels, per_template, seed, safety, weight):
     """The best ``per_template`` of each template's candidates by humour - copying."""
-    from dank.humor.rerank import NoveltyIndex, rerank
+    from dank.models.humor.rerank import NoveltyIndex, rerank
 
     novelty_index = NoveltyIndex((c["top"], c["bottom"]) for c in train)
     out = []
@@ -359,7 +357,7 @@ def _rerank(scorer, train, kept, labels, per_template, seed, safety, weight):
 def _score(generated, references, index, fidelity, model, vocab, seed):
     """The text metrics of ``generated`` ``(label, top, bottom)`` triples."""
     from dank.data.text import caption_tokens
-    from dank.language.perplexity import evaluate_captions
+    from dank.models.language.perplexity import evaluate_captions
 
     if not generated:
         raise DankError(

@@ -6,14 +6,14 @@ One line per caption, in generation order (templates by label)::
      "decoder": "human", "seed": 0}
 
 ``dank evaluate captions --save-generated FILE`` writes it; the file appears
-whole or not at all (``dank.io.atomic_path``).
+whole or not at all (``dank.core.io.atomic_path``).
 """
 
 import json
 import os
 from pathlib import Path
 
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def check_writable(path):
@@ -48,12 +48,17 @@ def save_captions(path, captions, decoder, seed):
     Raises:
         DankError: the file cannot be written (the message names it).
     """
-    from dank.io import write_text
+    from dank.core.io import write_text
 
     lines = [
         json.dumps(
-            {"template": t, "top": top, "bottom": bottom, "decoder": decoder,
-             "seed": seed},
+            {
+                "template": t,
+                "top": top,
+                "bottom": bottom,
+                "decoder": decoder,
+                "seed": seed,
+            },
             ensure_ascii=False,
         )
         for t, top, bottom in captions

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from dank import constants
+from dank.core import constants
 from dank.data.text import tokenize
 
 SEP = constants.SEP

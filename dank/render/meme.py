@@ -18,7 +18,7 @@ import unicodedata
 
 from PIL import Image, ImageColor, ImageDraw
 
-from dank.io import atomic_path
+from dank.core.io import atomic_path
 from dank.render import font as fonts
 from dank.render.layout import STYLES, parse_layout
 
@@ -33,6 +33,7 @@ LINE_GAP = 0.0  # Extra space between lines, as a share of the font size.
 MAX_CHARS = 200  # Per box; longer text is cut before fitting (cost grows with length).
 ELLIPSIS = "..."  # Three dots: every font has "." but not all have U+2026.
 NOTDEF_PROBE = "\U0010ffff"  # A non-character: every font draws its .notdef for it.
+
 
 @dataclasses.dataclass(frozen=True)
 class PlacedText:

@@ -1,6 +1,6 @@
 """The audit's PNG plots, drawn with matplotlib's Agg backend from the numbers.
 
-Each function takes the dict ``dank.safety.audit.summarise`` returns and a
+Each function takes the dict ``dank.data.audit.summarise`` returns and a
 folder, writes one small PNG and returns its file name.
 """
 

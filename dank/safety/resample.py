@@ -3,7 +3,7 @@
 This is the one path every generated caption takes before it is shown: in
 ``dank generate`` and the server (``dank.cascade.generator.MemeGenerator``), in
 the generation metrics, and in the exported models' numpy runner
-(``dank.export.ort_runner``). So it imports nothing but numpy: the ONNX export
+(``dank.apps.export.ort_runner``). So it imports nothing but numpy: the ONNX export
 copies this file beside ``ort_runner.py`` (as ``safety_resample.py``, with the
 filter and its lexicon), where neither TensorFlow nor ``dank`` is installed.
 """
@@ -51,7 +51,9 @@ def collect_captions(decode_round, n, seed, method, clean=None):
             seen = [set() for _ in range(len(tops))]
         for row in range(len(tops)):
             candidates = zip(
-                texts(tops[row]), texts(bottoms[row]), scores[row],
+                texts(tops[row]),
+                texts(bottoms[row]),
+                scores[row],
                 *(extra[row] for extra in extras),
             )
             for top, bottom, score, *carried in sorted(candidates, key=lambda c: -c[2]):

@@ -68,7 +68,7 @@ def load_blocklist(path=None):
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except OSError as e:
-            from dank.errors import DankError
+            from dank.core.errors import DankError
 
             raise DankError(
                 f"template blocklist {path} cannot be read ({e}); pass a text file "
@@ -189,7 +189,7 @@ def safety_summary(config, counts):
 def is_downweighted(data_dir):
     """True when ``data_dir`` was built in ``"downweight"`` mode (its caption
     records carry loss weights below 1 for flagged captions)."""
-    from dank.io import read_json
+    from dank.core.io import read_json
 
     path = Path(data_dir) / "summary.json"
     if not path.is_file():

@@ -23,8 +23,8 @@ import imagehash  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from dank.core.images import open_image  # noqa: E402
 from dank.data.pipeline import load_catalogue  # noqa: E402
-from dank.images import open_image  # noqa: E402
 
 TOP_K = 5
 
@@ -50,8 +50,8 @@ def rank(query_bits, table):
 
 
 def score_synthetic(data_dir, preset, table, hash_size):
-    from dank.vision.config import get_config
-    from dank.vision.data import validation_arrays
+    from dank.models.vision.config import get_config
+    from dank.models.vision.data import validation_arrays
 
     images, labels = validation_arrays(data_dir, get_config(preset))
     bits = np.stack([hash_bits(Image.fromarray(x), hash_size) for x in images])
@@ -64,8 +64,8 @@ def score_synthetic(data_dir, preset, table, hash_size):
 
 
 def score_csv(csv_path, images_dir, catalogue, table, hash_size):
-    from dank.errors import DankError
-    from dank.vision.evaluate import read_labels
+    from dank.core.errors import DankError
+    from dank.models.vision.evaluate import read_labels
 
     hits1 = hits5 = n = 0
     errors = []

@@ -42,8 +42,9 @@ def build_cascade(args, config):
     """``(cascade, random weights?)`` for ``args.preset``."""
     from dank.cascade.module import Cascade
 
-    use_run = args.preset == "cpu" and not args.random and not common.missing_run(
-        args.run)
+    use_run = (
+        args.preset == "cpu" and not args.random and not common.missing_run(args.run)
+    )
     if use_run:
         from dank.cascade.generator import MemeGenerator
 
@@ -51,8 +52,14 @@ def build_cascade(args, config):
     classifier = standins.classifier(args.preset, N_TEMPLATES)
     captioner = standins.never_end(standins.caption_model(args.preset, N_TEMPLATES))
     vocab = standins.vocab_tokens(captioner.vocab_size)
-    cascade = Cascade(classifier, captioner, vocab, threshold=0.0,
-                      image_size=classifier.inputs[0].shape[1], decode_config=config)
+    cascade = Cascade(
+        classifier,
+        captioner,
+        vocab,
+        threshold=0.0,
+        image_size=classifier.inputs[0].shape[1],
+        decode_config=config,
+    )
     return cascade, True
 
 
@@ -65,17 +72,22 @@ def stage_functions(cascade, seed):
     from dank.decoding import decode, split_top_bottom
 
     size = cascade.image_size
-    pixels = tf.function(lambda b: tf.map_fn(
-        lambda x: decode_and_resize(x, size), b,
-        fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32)))
+    pixels = tf.function(
+        lambda b: tf.map_fn(
+            lambda x: decode_and_resize(x, size),
+            b,
+            fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32),
+        )
+    )
     resnet = tf.function(lambda x: cascade.classifier(x, training=False))
     model = cascade.captioner
 
     @tf.function
     def caption(outputs):
         weights = cascade.template_weights(tf.nn.softmax(outputs["logits"], -1))
-        state = model.initial_state({"template": weights,
-                                     "image": outputs["embedding"]})
+        state = model.initial_state(
+            {"template": weights, "image": outputs["embedding"]}
+        )
         return decode(model.step, state, cascade.decode_config, seed=seed).tokens
 
     split = tf.function(lambda tokens: split_top_bottom(tokens[:, 0], cascade.vocab))
@@ -137,27 +149,34 @@ def time_stages(cascade, stages, pictures, images, out_dir, seed, reps, figures)
         figures[f"{stage}_{tag}"] = time_batch(lambda f=fn, v=value: f(v), batch, reps)
         value = fn(value)
     figures[f"render_{tag}"] = time_batch(
-        lambda: render(images[:batch], value, out_dir), batch, reps)
+        lambda: render(images[:batch], value, out_dir), batch, reps
+    )
 
     def generate():
         return cascade.generate(data, seed)
 
     def end_to_end():
         out = generate()
-        texts = [(t.decode(), u.decode()) for t, u in
-                 zip(out["top"].numpy()[:, 0], out["bottom"].numpy()[:, 0])]
+        texts = [
+            (t.decode(), u.decode())
+            for t, u in zip(out["top"].numpy()[:, 0], out["bottom"].numpy()[:, 0])
+        ]
         render(images[:batch], texts, out_dir)
 
-    figures[f"generate_{tag}"] = time_batch(lambda: generate()["tokens"].numpy(),
-                                            batch, reps)
+    figures[f"generate_{tag}"] = time_batch(
+        lambda: generate()["tokens"].numpy(), batch, reps
+    )
     figures[f"end_to_end_{tag}"] = time_batch(end_to_end, batch, reps)
 
 
 def main(argv=None):
     parser = common.make_parser(__doc__, needs_run=True)
     parser.add_argument("--preset", default="cpu", choices=("tiny", "cpu", "paper"))
-    parser.add_argument("--random", action="store_true",
-                        help="random weights even when --run has a trained run")
+    parser.add_argument(
+        "--random",
+        action="store_true",
+        help="random weights even when --run has a trained run",
+    )
     parser.add_argument("--repeats", type=int, help="batch-1 latency samples")
     args = parser.parse_args(argv)
 
@@ -175,34 +194,57 @@ def main(argv=None):
     seed = tf.constant([0, 0], tf.int32)
     pictures = common.pictures(32)
     images = [Image.open(io.BytesIO(p)).convert("RGB") for p in pictures]
-    result = common.make_result("cascade", args, {
-        "preset": args.preset, "random_weights": random,
-        "run": None if random else str(args.run), "decoder": "beam",
-        "beam_size": BEAM, "max_len": MAX_LEN, "image_size": cascade.image_size,
-        "vocab": int(cascade.vocab.shape[0]), "latency_repeats": repeats,
-        "throughput_repeats": throughput_repeats, "xla": False,
-    })
+    result = common.make_result(
+        "cascade",
+        args,
+        {
+            "preset": args.preset,
+            "random_weights": random,
+            "run": None if random else str(args.run),
+            "decoder": "beam",
+            "beam_size": BEAM,
+            "max_len": MAX_LEN,
+            "image_size": cascade.image_size,
+            "vocab": int(cascade.vocab.shape[0]),
+            "latency_repeats": repeats,
+            "throughput_repeats": throughput_repeats,
+            "xla": False,
+        },
+    )
     figures, ratios = result["figures"], result["ratios"]
     stages = stage_functions(cascade, seed)
     with tempfile.TemporaryDirectory(prefix="dank-bench-render.") as out_dir:
         for batch in (1, 32):
-            time_stages(cascade, stages, pictures[:batch], images, out_dir, seed,
-                        repeats if batch == 1 else throughput_repeats, figures)
+            time_stages(
+                cascade,
+                stages,
+                pictures[:batch],
+                images,
+                out_dir,
+                seed,
+                repeats if batch == 1 else throughput_repeats,
+                figures,
+            )
     stage_names = [*stages, "render"]
     b1 = {s: figures[f"{s}_b1_latency"]["median"] for s in stage_names}
-    result["stage_shares_b1"] = {s: round(v / sum(b1.values()), 3) for s, v in
-                                 b1.items()}
+    result["stage_shares_b1"] = {
+        s: round(v / sum(b1.values()), 3) for s, v in b1.items()
+    }
     ratios["generate_b32_vs_b1_throughput"] = common.ratio(
         figures["generate_b32_pictures_per_s"]["median"],
-        1 / figures["generate_b1_latency"]["median"])
+        1 / figures["generate_b1_latency"]["median"],
+    )
     ratios["end_to_end_b32_vs_b1_throughput"] = common.ratio(
         figures["end_to_end_b32_pictures_per_s"]["median"],
-        1 / figures["end_to_end_b1_latency"]["median"])
+        1 / figures["end_to_end_b1_latency"]["median"],
+    )
     one = pictures[:1]
     figures["step_by_step_b1_latency"] = common.latencies(
-        lambda: step_by_step(cascade, one, seed), 2 if args.quick else 5)
+        lambda: step_by_step(cascade, one, seed), 2 if args.quick else 5
+    )
     ratios["compiled_vs_step_by_step_b1"] = common.ratio(
-        figures["step_by_step_b1_latency"], figures["generate_b1_latency"])
+        figures["step_by_step_b1_latency"], figures["generate_b1_latency"]
+    )
     return common.emit(result, args)
 
 

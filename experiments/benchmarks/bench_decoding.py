@@ -41,7 +41,7 @@ def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0):
     import tensorflow as tf
     from keras import ops
 
-    from dank import constants
+    from dank.core import constants
 
     rng = np.random.default_rng(seed)
 
@@ -140,14 +140,30 @@ def main(argv=None):
     ceiling = common.ceilings(args)
     step_fn = make_step_fn()
     reps, python_reps = (2, 1) if args.quick else (5, 3)
-    batches = [int(b) for b in (args.batches or ("32" if args.quick else "1,32"))
-               .split(",")]
-    result = common.make_result("decoding", args, {
-        "method": args.method, "beam_size": config.beam_size,
-        "max_len": config.max_len, "units": UNITS, "embed": EMBED, "vocab": VOCAB,
-        "batches": batches, "repeats": reps, "python_repeats": python_reps,
-        "xla": {"python": False, "graph": False, "xla": True, "xla_model_only": True},
-    })
+    batches = [
+        int(b) for b in (args.batches or ("32" if args.quick else "1,32")).split(",")
+    ]
+    result = common.make_result(
+        "decoding",
+        args,
+        {
+            "method": args.method,
+            "beam_size": config.beam_size,
+            "max_len": config.max_len,
+            "units": UNITS,
+            "embed": EMBED,
+            "vocab": VOCAB,
+            "batches": batches,
+            "repeats": reps,
+            "python_repeats": python_reps,
+            "xla": {
+                "python": False,
+                "graph": False,
+                "xla": True,
+                "xla_model_only": True,
+            },
+        },
+    )
     result["ceiling"] = ceiling
     figures, ratios = result["figures"], result["ratios"]
     for batch in batches:

@@ -23,7 +23,7 @@ common.setup_env()
 
 import numpy as np  # noqa: E402
 
-from dank import constants  # noqa: E402
+from dank.core import constants  # noqa: E402
 
 
 def folder_mib(path):
@@ -43,8 +43,8 @@ def fresh(folder, run_dir):
 
 def exports(run_dir, cache, config):
     """``(savedmodel_dir, onnx_dir, export_seconds)``, exporting what is stale."""
-    from dank.export.onnx import export_onnx
-    from dank.export.savedmodel import export_savedmodel
+    from dank.apps.export.onnx import export_onnx
+    from dank.apps.export.savedmodel import export_savedmodel
 
     seconds = {}
     for name, export in (("savedmodel", export_savedmodel), ("onnx", export_onnx)):
@@ -66,8 +66,8 @@ def main(argv=None):
 
     import tensorflow as tf
 
+    from dank.apps.export.ort_runner import OnnxCascade
     from dank.decoding import DecodeConfig
-    from dank.export.ort_runner import OnnxCascade
 
     repeats = args.repeats or (3 if args.quick else 7)
     key = hashlib.sha1(str(Path(args.run).resolve()).encode()).hexdigest()[:8]
@@ -77,18 +77,27 @@ def main(argv=None):
     saved = tf.saved_model.load(str(sm_dir))
     runner = OnnxCascade(onnx_dir)
     size = runner.image_size
-    result = common.make_result("export", args, {
-        "run": str(args.run), "image_size": size, "decoder": "beam",
-        "beam_size": config.beam_size, "max_len": config.max_len,
-        "repeats": repeats, "cache": str(cache),
-    })
+    result = common.make_result(
+        "export",
+        args,
+        {
+            "run": str(args.run),
+            "image_size": size,
+            "decoder": "beam",
+            "beam_size": config.beam_size,
+            "max_len": config.max_len,
+            "repeats": repeats,
+            "cache": str(cache),
+        },
+    )
     result["export_seconds"] = export_seconds
     figures, ratios = result["figures"], result["ratios"]
     rng = np.random.default_rng(0)
     for batch in (1, 32):
         pixels = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
         sm = common.measure(
-            lambda p=pixels: saved.classify_pixels(p)["probs"].numpy(), repeats)
+            lambda p=pixels: saved.classify_pixels(p)["probs"].numpy(), repeats
+        )
         ort = common.measure(lambda p=pixels: runner.classify(p), repeats)
         figures[f"classify_b{batch}_savedmodel_s"] = sm
         figures[f"classify_b{batch}_onnxruntime_s"] = ort
@@ -99,18 +108,25 @@ def main(argv=None):
     for batch in (1, 8):
         weights = np.eye(n, dtype=np.float32)[np.arange(batch) % n]
         embedding = np.zeros((batch, runner.manifest["image_dim"]), np.float32)
-        sm = common.measure(lambda w=weights, e=embedding: saved.caption_beam(
-            w, e, seed)["tokens"].numpy(), repeats)
-        ort = common.measure(lambda w=weights, e=embedding: runner.caption(
-            w, e, 0, **beam), repeats)
+        sm = common.measure(
+            lambda w=weights, e=embedding: saved.caption_beam(w, e, seed)[
+                "tokens"
+            ].numpy(),
+            repeats,
+        )
+        ort = common.measure(
+            lambda w=weights, e=embedding: runner.caption(w, e, 0, **beam), repeats
+        )
         figures[f"caption_beam_b{batch}_savedmodel_s"] = sm
         figures[f"caption_beam_b{batch}_onnxruntime_s"] = ort
         ratios[f"caption_beam_b{batch}_ort_speedup"] = common.ratio(sm, ort)
     result["size_mib"] = {
         "savedmodel": folder_mib(sm_dir),
         "onnx_total": folder_mib(onnx_dir),
-        **{f.name: round(f.stat().st_size / 2**20, 3)
-           for f in sorted(onnx_dir.glob("*.onnx"))},
+        **{
+            f.name: round(f.stat().st_size / 2**20, 3)
+            for f in sorted(onnx_dir.glob("*.onnx"))
+        },
     }
     return common.emit(result, args)
 

@@ -25,8 +25,8 @@ common.setup_env()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dank.language.config import get_preset  # noqa: E402
-from dank.language.lstm import ConditionedLSTM  # noqa: E402
+from dank.models.language.config import get_preset  # noqa: E402
+from dank.models.language.lstm import ConditionedLSTM  # noqa: E402
 
 
 def build(kind, args, head=True):
@@ -50,9 +50,12 @@ def build(kind, args, head=True):
 def time_models(models, batch, target, steps, rounds):
     """Seconds per step of each model (``common.stats``), alternating rounds."""
     return common.interleaved(
-        {name: (lambda m=model, n=name: m.train_on_batch(batch, target[n]))
-         for name, model in models.items()},
-        rounds, number=steps,
+        {
+            name: (lambda m=model, n=name: m.train_on_batch(batch, target[n]))
+            for name, model in models.items()
+        },
+        rounds,
+        number=steps,
     )
 
 
@@ -77,9 +80,21 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     batch = rng.integers(1, args.vocab, (args.batch, args.length)).astype("int32")
     tokens = args.batch * args.length
-    params = {k: getattr(args, k) for k in (
-        "preset", "batch", "length", "embedding", "units", "vocab", "steps",
-        "rounds", "unroll", "jit")}
+    params = {
+        k: getattr(args, k)
+        for k in (
+            "preset",
+            "batch",
+            "length",
+            "embedding",
+            "units",
+            "vocab",
+            "steps",
+            "rounds",
+            "unroll",
+            "jit",
+        )
+    }
     result = common.make_result("lstm", args, params)
     result["ceiling"] = ceiling
     figures, ratios = result["figures"], result["ratios"]

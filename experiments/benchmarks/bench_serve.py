@@ -29,17 +29,30 @@ import common
 
 common.setup_env()
 
-from dank.serve.client import Client  # noqa: E402
-from dank.serve.loadtest import process_usage, run_load  # noqa: E402
+from dank.apps.serve.client import Client  # noqa: E402
+from dank.apps.serve.loadtest import process_usage, run_load  # noqa: E402
 
 MAX_RSS_GROWTH_MIB = 64  # Between the two concurrent rounds.
 MAX_FD_GROWTH = 4
 
 
 def start_server(run, decoder, max_batch):
-    command = [sys.executable, "-m", "dank", "serve", "--run", run, "--port", "0",
-               "--rate-limit", "1000000", "--timeout", "300",
-               "--max-batch", str(max_batch)]
+    command = [
+        sys.executable,
+        "-m",
+        "dank",
+        "serve",
+        "--run",
+        run,
+        "--port",
+        "0",
+        "--rate-limit",
+        "1000000",
+        "--timeout",
+        "300",
+        "--max-batch",
+        str(max_batch),
+    ]
     if decoder:
         command += ["--decoder", decoder]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -54,11 +67,19 @@ def start_server(run, decoder, max_batch):
 
 def main(argv=None):
     parser = common.make_parser(__doc__, needs_run=True)
-    parser.add_argument("--requests", type=int, default=None,
-                        help="requests per concurrent round (default 200, quick 40)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="requests per concurrent round (default 200, quick 40)",
+    )
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--serial", type=int, default=None,
-                        help="requests of the one-client baseline (default requests/4)")
+    parser.add_argument(
+        "--serial",
+        type=int,
+        default=None,
+        help="requests of the one-client baseline (default requests/4)",
+    )
     parser.add_argument("-n", type=int, default=1, help="memes per request")
     parser.add_argument("--decoder", default=None, help="server default if omitted")
     args = parser.parse_args(argv)
@@ -69,19 +90,30 @@ def main(argv=None):
     batched = measure(args, max_batch=8)
     unbatched = measure(args, max_batch=1)
     ok = all([batched.pop("ok"), unbatched.pop("ok")])
-    result = common.make_result("serve", args, {
-        "run": args.run, "n": args.n, "requests": args.requests,
-        "clients": args.clients, "decoder": args.decoder,
-    })
+    result = common.make_result(
+        "serve",
+        args,
+        {
+            "run": args.run,
+            "n": args.n,
+            "requests": args.requests,
+            "clients": args.clients,
+            "decoder": args.decoder,
+        },
+    )
     result.update(batched=batched, unbatched=unbatched, ok=ok)
     for name, phase in (("batched", batched), ("unbatched", unbatched)):
         result["figures"][f"{name}_concurrent_requests_per_s"] = common.stats(
-            [r["requests_per_s"] for r in phase["concurrent"]], "requests/s")
+            [r["requests_per_s"] for r in phase["concurrent"]], "requests/s"
+        )
         result["ratios"][f"{name}_concurrent_vs_serial"] = phase[
-            "throughput_ratio_concurrent_vs_serial"]
+            "throughput_ratio_concurrent_vs_serial"
+        ]
     result["ratios"]["batched_vs_unbatched"] = round(
         batched["concurrent"][1]["requests_per_s"]
-        / unbatched["concurrent"][1]["requests_per_s"], 3)
+        / unbatched["concurrent"][1]["requests_per_s"],
+        3,
+    )
     common.emit(result, args)
     return 0 if ok else 1
 
@@ -92,12 +124,12 @@ def measure(args, max_batch):
     try:
         images = common.pictures()
         run_load(url, 2 * args.clients, args.clients, images, n=args.n)  # Warm-up.
-        serial = run_load(url, args.serial or max(1, args.requests // 4), 1, images,
-                          n=args.n)
+        serial = run_load(
+            url, args.serial or max(1, args.requests // 4), 1, images, n=args.n
+        )
         rounds, usage = [], []
         for _ in range(2):
-            rounds.append(run_load(url, args.requests, args.clients, images,
-                                   n=args.n))
+            rounds.append(run_load(url, args.requests, args.clients, images, n=args.n))
             time.sleep(0.5)  # Let finished connections close.
             usage.append(process_usage(process.pid))
         health = Client(url).get("/healthz").json()
@@ -114,7 +146,8 @@ def measure(args, max_batch):
         "serial": serial,
         "concurrent": rounds,
         "throughput_ratio_concurrent_vs_serial": round(
-            rounds[1]["requests_per_s"] / serial["requests_per_s"], 2),
+            rounds[1]["requests_per_s"] / serial["requests_per_s"], 2
+        ),
         "server_mean_batch": health.get("mean_batch"),
         "server_rss_mib": [u[0] for u in usage],
         "server_open_fds": [u[1] for u in usage],

@@ -30,7 +30,7 @@ def run(url, out, extra):
     command = [
         sys.executable,
         "-m",
-        "dank.scrape",
+        "dank.apps.scrape",
         "imgflip",
         "--base-url",
         url,
@@ -63,10 +63,17 @@ def main(argv=None):
     args.templates = args.templates or (3 if args.quick else 10)
     args.captions = args.captions or (40 if args.quick else 100)
     repeats = args.repeats or (1 if args.quick else 2)
-    result = common.make_result("spiders", args, {
-        "source": args.source, "templates": args.templates,
-        "captions": args.captions, "per_page": args.per_page, "repeats": repeats,
-    })
+    result = common.make_result(
+        "spiders",
+        args,
+        {
+            "source": args.source,
+            "templates": args.templates,
+            "captions": args.captions,
+            "per_page": args.per_page,
+            "repeats": repeats,
+        },
+    )
     for needed in (args.source, args.data):
         if not Path(needed).is_dir():
             reason = f"{needed} is missing (run `make data` first)"
@@ -89,10 +96,13 @@ def main(argv=None):
     writer = reports["with_tfrecords"]
     result["writer_share"] = round(
         sum(r["tfrecords"].get("seconds", 0.0) for r in writer)
-        / sum(r["elapsed_s"] for r in writer), 3)
+        / sum(r["elapsed_s"] for r in writer),
+        3,
+    )
     # Near 1: the TFRecord writer does not slow the crawl down.
     result["ratios"]["with_writer_vs_csv_only"] = common.ratio(
-        figures["with_tfrecords_items_per_s"], figures["csv_only_items_per_s"])
+        figures["with_tfrecords_items_per_s"], figures["csv_only_items_per_s"]
+    )
     return common.emit(result, args)
 
 

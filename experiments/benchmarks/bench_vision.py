@@ -4,7 +4,7 @@ Measures, in one process, so only ratios are compared:
 
 * training images/s of ``train_on_batch`` on an in-memory batch, with and
   without XLA (``jit_compile``; quick mode: without only), and the input
-  pipeline's images/s (``dank.vision.data.train_dataset`` on ``--data``: TFRecord
+  pipeline's images/s (``dank.models.vision.data.train_dataset`` on ``--data``: TFRecord
   read, decode, augment, batch); ``pipeline_vs_training`` must stay >= 5 so
   tf.data never starves the model;
 * inference images/s at batch 1 and batch 32;
@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import standins  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dank.vision.config import get_config  # noqa: E402
+from dank.models.vision.config import get_config  # noqa: E402
 
 RESNET50_GFLOP_224 = 8.2  # Forward, 2 FLOP per multiply-add.
 
@@ -57,7 +57,7 @@ def infer_rate(model, batch, jit, steps, size):
 
 def pipeline_rate(data_dir, config, batches, repeats):
     """Images/s of the training input pipeline alone (``common.rates``)."""
-    from dank.vision.data import train_dataset
+    from dank.models.vision.data import train_dataset
 
     iterator = iter(train_dataset(data_dir, config))
 
@@ -86,36 +86,51 @@ def main(argv=None):
     steps = args.steps or (2 if args.quick else 5)
     xla_cases = (False,) if args.no_xla or args.quick else (False, True)
     ceiling = common.ceilings(args)
-    result = common.make_result("vision", args, {
-        "preset": args.preset, "image_size": size, "batch_size": config.batch_size,
-        "n_templates": args.n_templates, "repeats": steps, "xla": list(xla_cases),
-        "gflop_per_image_forward": round(gflop, 3),
-    })
+    result = common.make_result(
+        "vision",
+        args,
+        {
+            "preset": args.preset,
+            "image_size": size,
+            "batch_size": config.batch_size,
+            "n_templates": args.n_templates,
+            "repeats": steps,
+            "xla": list(xla_cases),
+            "gflop_per_image_forward": round(gflop, 3),
+        },
+    )
     result["ceiling"] = ceiling
     figures, ratios = result["figures"], result["ratios"]
     for jit in xla_cases:
         tag = "xla" if jit else "no_xla"
         rate, model = train_rate(args.preset, config, args.n_templates, jit, steps)
         figures[f"{tag}_train_images_per_s"] = rate
-        common.ceiling_fractions(ratios, f"{tag}_train", 3 * gflop * rate["median"],
-                                 ceiling)
+        common.ceiling_fractions(
+            ratios, f"{tag}_train", 3 * gflop * rate["median"], ceiling
+        )
         for batch in (1, 32):
             r = infer_rate(model, batch, jit, steps, size)
             figures[f"{tag}_infer_b{batch}_images_per_s"] = r
-            common.ceiling_fractions(ratios, f"{tag}_infer_b{batch}",
-                                     gflop * r["median"], ceiling)
+            common.ceiling_fractions(
+                ratios, f"{tag}_infer_b{batch}", gflop * r["median"], ceiling
+            )
         del model
         keras.backend.clear_session()
     if xla_cases == (False, True):
         ratios["xla_vs_no_xla_train"] = common.ratio(
-            figures["xla_train_images_per_s"], figures["no_xla_train_images_per_s"])
+            figures["xla_train_images_per_s"], figures["no_xla_train_images_per_s"]
+        )
     if args.data:
         figures["pipeline_images_per_s"] = pipeline_rate(
-            args.data, config, 4 if args.quick else 10, steps)
-        fastest = max(figures[f"{t}_train_images_per_s"]["median"] for t in
-                      ("xla" if j else "no_xla" for j in xla_cases))
+            args.data, config, 4 if args.quick else 10, steps
+        )
+        fastest = max(
+            figures[f"{t}_train_images_per_s"]["median"]
+            for t in ("xla" if j else "no_xla" for j in xla_cases)
+        )
         ratios["pipeline_vs_training"] = common.ratio(
-            figures["pipeline_images_per_s"], fastest)
+            figures["pipeline_images_per_s"], fastest
+        )
     return common.emit(result, args)
 
 

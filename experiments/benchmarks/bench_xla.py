@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dank.decoding import DecodeConfig, compiled_decoder  # noqa: E402
-from dank.language.config import get_preset  # noqa: E402
-from dank.language.losses import MaskedCrossEntropy  # noqa: E402
-from dank.language.models import CaptionModel  # noqa: E402
+from dank.models.language.config import get_preset  # noqa: E402
+from dank.models.language.losses import MaskedCrossEntropy  # noqa: E402
+from dank.models.language.models import CaptionModel  # noqa: E402
 
 TEMPLATES = 100  # Templates in the catalogue (the starter set's).
 
@@ -35,12 +35,17 @@ def training(config, vocab, length, jit):
     """A compiled caption model and its ``train_on_batch`` on one fixed batch."""
     rng = np.random.default_rng(0)
     tokens = rng.integers(5, vocab, (config.batch_size, length + 1)).astype("int32")
-    x = {"tokens": tokens[:, :-1],
-         "label": rng.integers(0, TEMPLATES, config.batch_size).astype("int32")}
+    x = {
+        "tokens": tokens[:, :-1],
+        "label": rng.integers(0, TEMPLATES, config.batch_size).astype("int32"),
+    }
     keras.utils.set_random_seed(0)
     model = CaptionModel(config, vocab, TEMPLATES)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=MaskedCrossEntropy(),
-                  jit_compile=jit)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=MaskedCrossEntropy(),
+        jit_compile=jit,
+    )
     return lambda: model.train_on_batch(x, tokens[:, 1:])
 
 
@@ -48,8 +53,12 @@ def decoding(model, batch, jit):
     """The paper's diverse beam over ``batch`` templates, compiled."""
     config = DecodeConfig(method="diverse", beam_size=5, num_return=1, max_len=25)
     run = compiled_decoder(model.step, config, jit_compile=jit)
-    state = model.initial_state({"template": tf.one_hot(np.arange(batch), TEMPLATES),
-                                 "image": tf.zeros([batch, model.config.image_dim])})
+    state = model.initial_state(
+        {
+            "template": tf.one_hot(np.arange(batch), TEMPLATES),
+            "image": tf.zeros([batch, model.config.image_dim]),
+        }
+    )
     seed = tf.constant([1, 2], tf.int32)
     return lambda: run(state, seed).tokens.numpy()
 
@@ -63,33 +72,47 @@ def main(argv=None):
     config = get_preset(args.preset).replace(dropout=0.0)
     vocab = common.VOCAB[args.preset]
     steps, rounds = (2, 3) if args.quick else (5, 5)
-    result = common.make_result("xla", args, {
-        "preset": args.preset, "batch": config.batch_size, "length": args.length,
-        "vocab": vocab, "decode_batch": args.decode_batch, "steps": steps,
-        "rounds": rounds})
+    result = common.make_result(
+        "xla",
+        args,
+        {
+            "preset": args.preset,
+            "batch": config.batch_size,
+            "length": args.length,
+            "vocab": vocab,
+            "decode_batch": args.decode_batch,
+            "steps": steps,
+            "rounds": rounds,
+        },
+    )
     figures, ratios = result["figures"], result["ratios"]
 
     fns = {jit: training(config, vocab, args.length, jit) for jit in (False, True)}
-    seconds = common.interleaved({f"xla_{k}": f for k, f in fns.items()}, rounds,
-                                 number=steps)
+    seconds = common.interleaved(
+        {f"xla_{k}": f for k, f in fns.items()}, rounds, number=steps
+    )
     tokens = config.batch_size * args.length
     for name, s in seconds.items():
         figures[f"train_{name}_tokens_per_s"] = common.rates(s, tokens, "tokens/s")
     ratios["train_xla_vs_graph"] = common.ratio(
-        figures["train_xla_True_tokens_per_s"], figures["train_xla_False_tokens_per_s"])
+        figures["train_xla_True_tokens_per_s"], figures["train_xla_False_tokens_per_s"]
+    )
 
     keras.utils.set_random_seed(0)
     model = CaptionModel(config, vocab, TEMPLATES)
     model({"tokens": np.zeros((1, 2), "int32"), "label": np.zeros(1, "int32")})
-    fns = {f"xla_{jit}": decoding(model, args.decode_batch, jit)
-           for jit in (False, True)}
+    fns = {
+        f"xla_{jit}": decoding(model, args.decode_batch, jit) for jit in (False, True)
+    }
     seconds = common.interleaved(fns, rounds, number=1)
     for name, s in seconds.items():
         figures[f"decode_{name}_captions_per_s"] = common.rates(
-            s, args.decode_batch, "captions/s")
+            s, args.decode_batch, "captions/s"
+        )
     ratios["decode_xla_vs_graph"] = common.ratio(
         figures["decode_xla_True_captions_per_s"],
-        figures["decode_xla_False_captions_per_s"])
+        figures["decode_xla_False_captions_per_s"],
+    )
     return common.emit(result, args)
 
 

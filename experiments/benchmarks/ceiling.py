@@ -43,7 +43,7 @@ FEATURES = {
 def cpu_features(flags=None):
     """``{feature: bool}`` for ``FEATURES``, from ``flags`` or /proc/cpuinfo."""
     if flags is None:
-        from dank.doctor.environment import cpu_flags, read_cpuinfo
+        from dank.apps.doctor.environment import cpu_flags, read_cpuinfo
 
         flags = cpu_flags(read_cpuinfo())
     return {name: any(f in flags for f in names) for name, names in FEATURES.items()}
@@ -62,8 +62,10 @@ def blas_info():
         return None
     for lib in threadpoolctl.threadpool_info():
         if lib.get("user_api") == "blas":
-            return {k: lib.get(k) for k in ("internal_api", "architecture", "version",
-                                             "num_threads")}
+            return {
+                k: lib.get(k)
+                for k in ("internal_api", "architecture", "version", "num_threads")
+            }
     return None
 
 
@@ -86,8 +88,12 @@ def numpy_unpinned(size=common.CEILING_SIZE, repeats=3):
     """``numpy_probe`` in a child whose environment lacks ``PINS``."""
     done = subprocess.run(
         [sys.executable, __file__, "--numpy-probe", str(size), str(repeats)],
-        env=unpinned_env(os.environ), capture_output=True, text=True, check=True,
-        cwd=common.ROOT)
+        env=unpinned_env(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=common.ROOT,
+    )
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "unset": list(PINS)}
 
 
@@ -97,10 +103,13 @@ def measure(repeats=3, size=common.CEILING_SIZE, bf16=True):
     features = cpu_features()
     tf_fp32 = common.tf_matmul_rate(size, repeats=repeats)
     unpinned = numpy_unpinned(size, repeats)
-    pinned = {**numpy_probe(size, repeats),
-              "env": {k: os.environ.get(k, "(unset)") for k in PINS}}
-    source = max((("tf", tf_fp32), ("numpy_unpinned", unpinned)),
-                 key=lambda item: best(item[1]))[0]
+    pinned = {
+        **numpy_probe(size, repeats),
+        "env": {k: os.environ.get(k, "(unset)") for k in PINS},
+    }
+    source = max(
+        (("tf", tf_fp32), ("numpy_unpinned", unpinned)), key=lambda item: best(item[1])
+    )[0]
     record = {
         "size": size,
         "fp32": round(best(tf_fp32 if source == "tf" else unpinned), 2),
@@ -119,8 +128,13 @@ def measure(repeats=3, size=common.CEILING_SIZE, bf16=True):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--numpy-probe", nargs=2, type=int, metavar=("SIZE", "REPEATS"),
-                        help="print this process's numpy matmul figure as JSON")
+    parser.add_argument(
+        "--numpy-probe",
+        nargs=2,
+        type=int,
+        metavar=("SIZE", "REPEATS"),
+        help="print this process's numpy matmul figure as JSON",
+    )
     args = parser.parse_args(argv)
     if args.numpy_probe:
         print(json.dumps(numpy_probe(*args.numpy_probe)))

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 # Re-exported: benchmarks record the same machine fields as experiments.
-from dank.machine import cpu_model, machine_info  # noqa: F401
+from dank.core.machine import cpu_model, machine_info  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (``ceiling.py``).
@@ -265,7 +265,9 @@ def add_common_args(parser, needs_run=False):
     )
     parser.add_argument("--json-out", help="also write the result JSON here")
     parser.add_argument(
-        "--ceiling-gflops", type=float, default=None,
+        "--ceiling-gflops",
+        type=float,
+        default=None,
         help="fp32 matmul ceiling of this run (ceiling.py; measured if omitted)",
     )
     if needs_run:
@@ -297,7 +299,7 @@ def make_result(name, args, params=None):
 
 def missing_run(run_dir, components=("vision", "language")):
     """Why ``run_dir`` cannot be benchmarked, or None when it has every model."""
-    from dank import constants
+    from dank.core import constants
 
     for component in components:
         path = Path(run_dir) / component / constants.MODEL_FILE
@@ -325,7 +327,7 @@ def emit(result, args):
     """Adds peak memory, prints the result as JSON, writes ``--json-out``."""
     import json
 
-    from dank.io import write_json
+    from dank.core.io import write_json
 
     result = _rounded({**result, "peak_rss_mib": peak_rss_mib()})
     print(json.dumps(result, indent=1), flush=True)

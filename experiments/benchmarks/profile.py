@@ -63,7 +63,8 @@ def flops_per_item(model, what, length):
     c, v = model.config, model.vocab_size
     if c.tie_embeddings:  # h -> E, then E -> V.
         token = common.caption_flops(c.units, c.embedding_dim, 0) + 2 * (
-            c.units * c.embedding_dim + c.embedding_dim * v)
+            c.units * c.embedding_dim + c.embedding_dim * v
+        )
     else:
         token = common.caption_flops(c.units, c.embedding_dim, v)
     return 3 * token if what == "train" else BEAM * MAX_LEN * token
@@ -71,20 +72,25 @@ def flops_per_item(model, what, length):
 
 def train_workload(args, batch, jit=False, **changes):
     """``(run once, items per run, FLOPs per run)`` of one training step."""
-    from dank.language.losses import MaskedCrossEntropy
-    from dank.language.train import make_optimizer
+    from dank.models.language.losses import MaskedCrossEntropy
+    from dank.models.language.train import make_optimizer
 
     model = standins.caption_model(args.preset, **changes)
-    model.compile(optimizer=make_optimizer(model.config), loss=MaskedCrossEntropy(),
-                  jit_compile=jit)
+    model.compile(
+        optimizer=make_optimizer(model.config),
+        loss=MaskedCrossEntropy(),
+        jit_compile=jit,
+    )
     x, y = standins.caption_batch(model, batch, args.length)
     tokens = batch * args.length
-    return (lambda: model.train_on_batch(x, y), tokens,
-            tokens * flops_per_item(model, "train", args.length))
+    return (
+        lambda: model.train_on_batch(x, y),
+        tokens,
+        tokens * flops_per_item(model, "train", args.length),
+    )
 
 
-def beam_workload(args, batch, jit=False, step_jit=False, transpose_b=False,
-                  **changes):
+def beam_workload(args, batch, jit=False, step_jit=False, transpose_b=False, **changes):
     """``(run once, items per run, FLOPs per run)`` of one beam-5 decode.
 
     Args:
@@ -108,8 +114,11 @@ def beam_workload(args, batch, jit=False, step_jit=False, transpose_b=False,
     decoder = compiled_decoder(step, config, jit_compile=jit)
     state = standins.caption_state(model, batch)
     seed = tf.constant([0, 0], tf.int32)
-    return (lambda: decoder(state, seed).tokens.numpy(), batch,
-            batch * flops_per_item(model, "beam", args.length))
+    return (
+        lambda: decoder(state, seed).tokens.numpy(),
+        batch,
+        batch * flops_per_item(model, "beam", args.length),
+    )
 
 
 def tied_step_transpose_b(model):
@@ -122,8 +131,14 @@ def tied_step_transpose_b(model):
     def step(tokens, state):
         state = tuple(state)
         h, new = model.decoder.step(model.word_embedding(tokens), state[:n])
-        logits = tf.matmul(model.output_embedding(h), model.word_embedding.embeddings,
-                           transpose_b=True) + model.output_bias
+        logits = (
+            tf.matmul(
+                model.output_embedding(h),
+                model.word_embedding.embeddings,
+                transpose_b=True,
+            )
+            + model.output_bias
+        )
         return logits, (*new, *state[n:])
 
     return step
@@ -145,14 +160,17 @@ def in_process_levers(args):
         levers["XLA on the model step only"] = {"step_jit": True}
     levers[f"batch {2 * b}"] = {"batch": 2 * b}
     levers[f"batch {4 * b}"] = {"batch": 4 * b}
-    from dank.language.config import get_preset
+    from dank.models.language.config import get_preset
 
     tied = get_preset(args.preset).tie_embeddings  # The lever flips the preset's.
     levers["untied output layer" if tied else "tied embeddings"] = {
-        "tie_embeddings": not tied}
+        "tie_embeddings": not tied
+    }
     if args.what == "beam":
         levers["tied, table not transposed per step"] = {
-            "tie_embeddings": True, "transpose_b": True}
+            "tie_embeddings": True,
+            "transpose_b": True,
+        }
     return levers
 
 
@@ -165,22 +183,30 @@ def rows_of(seconds, sizes):
     """Each workload's items/s, its ratio to the first (the default) and its
     FLOP/s over the ceiling matmul timed in the same rounds."""
     seconds = dict(seconds)
-    ceiling = CEILING_SIDE ** 3 * 2 / seconds.pop(CEILING)["median"]
+    ceiling = CEILING_SIDE**3 * 2 / seconds.pop(CEILING)["median"]
     rows = []
     for name, s in seconds.items():
         items, flops = sizes[name]
         rate = common.rates(s, items, "items/s")
-        rows.append({"lever": name, "items_per_s": rate,
-                     "of_ceiling": round(flops / s["median"] / ceiling, 4)})
-    return [{**r, "vs_default": common.ratio(r["items_per_s"], rows[0]["items_per_s"])}
-            for r in rows]
+        rows.append(
+            {
+                "lever": name,
+                "items_per_s": rate,
+                "of_ceiling": round(flops / s["median"] / ceiling, 4),
+            }
+        )
+    return [
+        {**r, "vs_default": common.ratio(r["items_per_s"], rows[0]["items_per_s"])}
+        for r in rows
+    ]
 
 
 def time_in_turns(fns, sizes, args):
     """``rows_of`` for ``fns`` (warmed up), timed in turns with the ceiling."""
     matmul, _ = common.tf_matmul(CEILING_SIDE)
-    seconds = common.interleaved({**fns, CEILING: matmul}, args.rounds,
-                                 number=args.steps, warmup=0)
+    seconds = common.interleaved(
+        {**fns, CEILING: matmul}, args.rounds, number=args.steps, warmup=0
+    )
     return rows_of(seconds, sizes)
 
 
@@ -206,8 +232,9 @@ def run_levers(args):
     runs = {name: [] for name, _, _ in CHILD_LEVERS}
     for turn in range(CHILD_TURNS):
         for name, env, extra in CHILD_LEVERS:
-            print(f"[profile] child process {turn + 1}/{CHILD_TURNS}: {name}",
-                  flush=True)
+            print(
+                f"[profile] child process {turn + 1}/{CHILD_TURNS}: {name}", flush=True
+            )
             runs[name].append(run_child(args, env, extra))
     children = []
     for name, results in runs.items():
@@ -222,12 +249,33 @@ def run_child(args, env, extra):
     """Measures the default workload in a fresh process with ``env``/``extra``."""
     with tempfile.TemporaryDirectory(prefix="dank-profile.") as tmp:
         out = Path(tmp) / "row.json"
-        command = [sys.executable, __file__, "--what", args.what, "--measure",
-                   "--preset", args.preset, "--batch", str(args.batch),
-                   "--length", str(args.length), "--steps", str(args.steps),
-                   "--rounds", "2", "--json-out", str(out), *extra]
-        subprocess.run(command, env={**os.environ, **env}, check=True,
-                       cwd=common.ROOT, stdout=subprocess.DEVNULL)
+        command = [
+            sys.executable,
+            __file__,
+            "--what",
+            args.what,
+            "--measure",
+            "--preset",
+            args.preset,
+            "--batch",
+            str(args.batch),
+            "--length",
+            str(args.length),
+            "--steps",
+            str(args.steps),
+            "--rounds",
+            "2",
+            "--json-out",
+            str(out),
+            *extra,
+        ]
+        subprocess.run(
+            command,
+            env={**os.environ, **env},
+            check=True,
+            cwd=common.ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         return json.loads(out.read_text())
 
 
@@ -242,8 +290,7 @@ def profile(args):
     """Records a trace of ``--steps`` runs and prints the op summary."""
     import tensorflow as tf
 
-    fn, _, _ = workload(args, jit=args.jit,
-                        **({"unroll": True} if args.unroll else {}))
+    fn, _, _ = workload(args, jit=args.jit, **({"unroll": True} if args.unroll else {}))
     fn()
     fn()  # Warm-up: tracing, compiling, first allocations.
     logdir = Path(args.logdir) / args.what
@@ -255,16 +302,22 @@ def profile(args):
     finally:
         tf.profiler.experimental.stop()
     trace = traces.latest_trace(logdir)
-    summary = traces.summarise(traces.op_self_times(traces.load_space(trace)),
-                               args.top)
-    summary.update(what=args.what, trace=str(trace), steps=args.steps,
-                   params={k: getattr(args, k) for k in (
-                       "preset", "batch", "length", "jit", "unroll")})
-    from dank.io import write_json
+    summary = traces.summarise(traces.op_self_times(traces.load_space(trace)), args.top)
+    summary.update(
+        what=args.what,
+        trace=str(trace),
+        steps=args.steps,
+        params={
+            k: getattr(args, k) for k in ("preset", "batch", "length", "jit", "unroll")
+        },
+    )
+    from dank.core.io import write_json
 
     write_json(trace.parent / "ops.json", summary)
-    print(f"[profile] {args.what}: trace in {trace.parent} "
-          f"(`make tensorboard`, Profile tab)\n")
+    print(
+        f"[profile] {args.what}: trace in {trace.parent} "
+        f"(`make tensorboard`, Profile tab)\n"
+    )
     print(traces.format_summary(summary))
     return summary
 
@@ -277,8 +330,10 @@ def print_levers(rows, what):
             print(f"{r['lever']:42} failed: {r['error'][:80]}")
             continue
         rate = r["items_per_s"]["median"]
-        print(f"{r['lever']:42} {rate:12,.1f} {r.get('vs_default') or 0:10.3f} "
-              f"{r['of_ceiling']:10.3f}")
+        print(
+            f"{r['lever']:42} {rate:12,.1f} {r.get('vs_default') or 0:10.3f} "
+            f"{r['of_ceiling']:10.3f}"
+        )
 
 
 def main(argv=None):
@@ -310,12 +365,18 @@ def main(argv=None):
         return common.emit(measure_one(args), args)
     rows = run_levers(args)
     print_levers(rows, args.what)
-    result = common.make_result(f"levers_{args.what}", args, {
-        k: getattr(args, k) for k in ("preset", "batch", "length", "steps", "rounds")})
-    result.update(machine=common.machine_info(), levers=rows,
-                  load_average=[round(x, 2) for x in os.getloadavg()])
+    result = common.make_result(
+        f"levers_{args.what}",
+        args,
+        {k: getattr(args, k) for k in ("preset", "batch", "length", "steps", "rounds")},
+    )
+    result.update(
+        machine=common.machine_info(),
+        levers=rows,
+        load_average=[round(x, 2) for x in os.getloadavg()],
+    )
     if args.json_out:
-        from dank.io import write_json
+        from dank.core.io import write_json
 
         write_json(args.json_out, result)
     return 0

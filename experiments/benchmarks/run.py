@@ -66,14 +66,28 @@ SUITE = (
     Bench("lstm_paper", "bench_lstm.py", ("--preset", "paper"), quick=False),
     Bench("decoding", "bench_decoding.py", ("--method", "beam")),
     Bench("vision", "bench_vision.py", ("--preset", "cpu"), needs_data=True),
-    Bench("vision_paper", "bench_vision.py",
-          ("--preset", "paper", "--no-xla", "--steps", "3"), quick=False),
+    Bench(
+        "vision_paper",
+        "bench_vision.py",
+        ("--preset", "paper", "--no-xla", "--steps", "3"),
+        quick=False,
+    ),
     Bench("cascade", "bench_cascade.py", ("--preset", "cpu"), needs_run=True),
-    Bench("cascade_paper", "bench_cascade.py", ("--preset", "paper", "--repeats", "10"),
-          quick=False),
+    Bench(
+        "cascade_paper",
+        "bench_cascade.py",
+        ("--preset", "paper", "--repeats", "10"),
+        quick=False,
+    ),
     Bench("export", "bench_export.py", needs_run=True, quick=False),
-    Bench("serve", "bench_serve.py", ("--clients", "4"), ("--requests", "48"),
-          quick=False, needs_run=True),
+    Bench(
+        "serve",
+        "bench_serve.py",
+        ("--clients", "4"),
+        ("--requests", "48"),
+        quick=False,
+        needs_run=True,
+    ),
     Bench("spiders", "bench_spiders.py"),
     Bench("xla", "bench_xla.py", ("--preset", "cpu")),
 )
@@ -87,8 +101,13 @@ def run_script(command, timeout_s, log_path):
     """
     start = time.perf_counter()
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=common.ROOT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=common.ROOT,
+            start_new_session=True,
+        )
     timed_out = threading.Event()
 
     def kill():
@@ -102,15 +121,26 @@ def run_script(command, timeout_s, log_path):
     finally:
         timer.cancel()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return (process.returncode, timed_out.is_set(), round(usage.ru_maxrss / 1024, 1),
-            round(time.perf_counter() - start, 1))
+    return (
+        process.returncode,
+        timed_out.is_set(),
+        round(usage.ru_maxrss / 1024, 1),
+        round(time.perf_counter() - start, 1),
+    )
 
 
 def run_bench(bench, args, ceiling, tmp):
     """Runs one benchmark script; its result dict with status, time and memory."""
     out, log = Path(tmp) / f"{bench.name}.json", Path(tmp) / f"{bench.name}.log"
-    command = [sys.executable, str(HERE / bench.script), "--json-out", str(out),
-               "--ceiling-gflops", str(ceiling["fp32"]), *bench.args]
+    command = [
+        sys.executable,
+        str(HERE / bench.script),
+        "--json-out",
+        str(out),
+        "--ceiling-gflops",
+        str(ceiling["fp32"]),
+        *bench.args,
+    ]
     if args.quick:
         command.append("--quick")
     else:
@@ -128,9 +158,12 @@ def run_bench(bench, args, ceiling, tmp):
     if status != "ok":
         result["error"] = log.read_text(errors="replace")[-2000:]
     note = result.get("skipped") or ", ".join(
-        f"{k}={v}" for k, v in list(result.get("ratios", {}).items())[:4])
-    print(f"[bench] {bench.name}: {status} in {wall} s, peak {peak} MiB; {note}",
-          flush=True)
+        f"{k}={v}" for k, v in list(result.get("ratios", {}).items())[:4]
+    )
+    print(
+        f"[bench] {bench.name}: {status} in {wall} s, peak {peak} MiB; {note}",
+        flush=True,
+    )
     return result
 
 
@@ -142,16 +175,25 @@ def measure_ceiling(quick, bf16=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.strip().splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     parser.add_argument("--quick", action="store_true", help="the ~2 minute subset")
-    parser.add_argument("--only", nargs="+", metavar="NAME",
-                        help="run only these benchmarks (see --list)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run only these benchmarks (see --list)",
+    )
     parser.add_argument("--run", default="runs/default", help="a trained run")
     parser.add_argument("--data", default="data/build/starter", help="a data build")
     parser.add_argument("--out-dir", default=str(RESULTS), help="results folder")
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
-    parser.add_argument("--note", default="",
-                        help="recorded in the results, e.g. 'shared machine, busy'")
+    parser.add_argument(
+        "--note",
+        default="",
+        help="recorded in the results, e.g. 'shared machine, busy'",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for b in SUITE:
@@ -161,8 +203,11 @@ def main(argv=None):
     unknown = sorted(set(args.only or ()) - names)
     if unknown:
         parser.error(f"unknown benchmark {unknown}; choose from {sorted(names)}")
-    selected = [b for b in SUITE if (b.name in args.only if args.only else
-                                     (b.quick or not args.quick))]
+    selected = [
+        b
+        for b in SUITE
+        if (b.name in args.only if args.only else (b.quick or not args.quick))
+    ]
 
     start = time.perf_counter()
     machine = common.machine_info()
@@ -191,9 +236,13 @@ def main(argv=None):
             before = measure_ceiling(quick=True)
             result = run_bench(bench, args, before, tmp)
             result["ceiling_before"] = {
-                "fp32": before["fp32"], "source": before["fp32_source"],
-                **{k: round(ceilings.best(before[k]), 2)
-                   for k in ("tf", "numpy_unpinned", "numpy_pinned")}}
+                "fp32": before["fp32"],
+                "source": before["fp32_source"],
+                **{
+                    k: round(ceilings.best(before[k]), 2)
+                    for k in ("tf", "numpy_unpinned", "numpy_pinned")
+                },
+            }
             results["benchmarks"][bench.name] = result
     # A second ceiling at the end shows whether the machine's load changed
     # during the run (another process on the shared cores), which would make
@@ -206,16 +255,18 @@ def main(argv=None):
     ratios = summary.flat_ratios(results)
     results["targets"] = summary.targets(ratios)
     base = summary.pick_baseline(
-        summary.committed_results(args.out_dir, common.ROOT), args.quick, slug)
+        summary.committed_results(args.out_dir, common.ROOT), args.quick, slug
+    )
     results["baseline"] = base[0] if base else None
     results["regressions"] = (
-        summary.compare(ratios, summary.baseline_ratios(base[1])) if base else [])
+        summary.compare(ratios, summary.baseline_ratios(base[1])) if base else []
+    )
 
     stem = f"{results['date']}-{slug}{'-quick' if args.quick else ''}"
     if args.only:  # A partial run never replaces the suite's file of the day.
         stem += "-only-" + "-".join(sorted(args.only))
     out = Path(args.out_dir) / f"{stem}.json"
-    from dank.io import write_json, write_text
+    from dank.core.io import write_json, write_text
 
     write_json(out, results)
     write_text(out.with_suffix(".md"), summary.markdown(results))
@@ -225,16 +276,20 @@ def main(argv=None):
 
 def report(results, out):
     """Prints the targets and, where nobody can miss them, the regressions."""
-    print(f"\n[bench] wrote {out} and {out.with_suffix('.md').name} "
-          f"({results['wall_s']} s)")
+    print(
+        f"\n[bench] wrote {out} and {out.with_suffix('.md').name} "
+        f"({results['wall_s']} s)"
+    )
     for row in results["targets"]:
         value = "-" if row["value"] is None else f"{row['value']:.3f}"
         met = {None: "not measured", True: "met", False: "NOT met"}[row["met"]]
         print(f"[bench] target {row['target']}: {value} (goal {row['goal']}) {met}")
     if abs(results["ceiling_drift"]) > summary.THRESHOLD:
-        print(f"[bench] WARNING: the ceiling moved {results['ceiling_drift']:+.0%} "
-              "between the start and the end of the run: the machine was busy, "
-              "so fractions of the ceiling are unreliable; rerun on an idle machine")
+        print(
+            f"[bench] WARNING: the ceiling moved {results['ceiling_drift']:+.0%} "
+            "between the start and the end of the run: the machine was busy, "
+            "so fractions of the ceiling are unreliable; rerun on an idle machine"
+        )
     failed = [n for n, b in results["benchmarks"].items() if b["status"] != "ok"]
     if failed:
         print(f"[bench] FAILED: {', '.join(failed)} (see the results file)")
@@ -242,15 +297,21 @@ def report(results, out):
         print("[bench] regression guard: no committed results to compare against")
     elif results["regressions"]:
         bar = "!" * 72
-        print(f"\n{bar}\n[bench] REGRESSIONS: ratios that fell more than "
-              f"{summary.THRESHOLD:.0%} against {results['baseline']}:")
+        print(
+            f"\n{bar}\n[bench] REGRESSIONS: ratios that fell more than "
+            f"{summary.THRESHOLD:.0%} against {results['baseline']}:"
+        )
         for r in results["regressions"]:
-            print(f"[bench]   {r['ratio']}: {r['old']:.4g} -> {r['new']:.4g} "
-                  f"({r['change']:+.0%})")
+            print(
+                f"[bench]   {r['ratio']}: {r['old']:.4g} -> {r['new']:.4g} "
+                f"({r['change']:+.0%})"
+            )
         print(bar)
     else:
-        print(f"[bench] regression guard: no ratio fell more than "
-              f"{summary.THRESHOLD:.0%} against {results['baseline']}")
+        print(
+            f"[bench] regression guard: no ratio fell more than "
+            f"{summary.THRESHOLD:.0%} against {results['baseline']}"
+        )
 
 
 if __name__ == "__main__":

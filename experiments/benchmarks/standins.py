@@ -18,8 +18,8 @@ def caption_model(preset="cpu", n_templates=100, vocab=None, **changes):
         vocab: vocabulary size; the preset's when None.
         **changes: ``LanguageConfig`` fields to override (``unroll``, ...).
     """
-    from dank.language.config import get_preset
-    from dank.language.models import CaptionModel
+    from dank.models.language.config import get_preset
+    from dank.models.language.models import CaptionModel
 
     config = get_preset(preset).replace(**changes)
     return CaptionModel(config, vocab or common.VOCAB[preset], n_templates)
@@ -33,7 +33,7 @@ def never_end(model):
     amount of work, the worst case. Sets the output bias (the one weight of
     shape ``[V]``) of ``</s>`` to -1e9.
     """
-    from dank.constants import END_ID
+    from dank.core.constants import END_ID
 
     biases = [w for w in model.weights if tuple(w.shape) == (model.vocab_size,)]
     if len(biases) != 1:
@@ -61,7 +61,7 @@ def caption_batch(model, batch, length, seed=0):
     """``(x, y)`` for ``train_on_batch``: random non-special tokens and templates."""
     import numpy as np
 
-    from dank.constants import SPECIAL_TOKENS
+    from dank.core.constants import SPECIAL_TOKENS
 
     rng = np.random.default_rng(seed)
     tokens = rng.integers(len(SPECIAL_TOKENS), model.vocab_size, (batch, length + 1))
@@ -72,15 +72,15 @@ def caption_batch(model, batch, length, seed=0):
 
 def vocab_tokens(size):
     """A vocabulary of ``size`` strings: the special tokens, then ``w6``, ``w7``..."""
-    from dank.constants import SPECIAL_TOKENS
+    from dank.core.constants import SPECIAL_TOKENS
 
     return [*SPECIAL_TOKENS, *(f"w{i}" for i in range(len(SPECIAL_TOKENS), size))]
 
 
 def classifier(preset="cpu", n_templates=100):
     """The ResNet50 template classifier at the vision ``preset``'s input size."""
-    from dank.vision.config import get_config
-    from dank.vision.model import build_model
+    from dank.models.vision.config import get_config
+    from dank.models.vision.model import build_model
 
     config = get_config(preset)
     return build_model(n_templates, config.image_size, config.dropout)

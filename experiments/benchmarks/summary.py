@@ -15,16 +15,23 @@ THRESHOLD = 0.2  # A ratio that fell by more than 20% is reported.
 # Issue 10's targets: (label, ratio keys (the best one counts), at least).
 TARGETS = (
     ("caption training, cpu size, of ceiling", ("lstm.train_of_ceiling",), 0.7),
-    ("caption training, paper size, of ceiling", ("lstm_paper.train_of_ceiling",),
-     0.7),
-    ("custom LSTM vs keras.layers.LSTM (tokens/s)", ("lstm.custom_vs_builtin",),
-     0.95),
-    ("beam-5 decoding, batch 32, of ceiling",
-     ("decoding.b32_graph_of_ceiling", "decoding.b32_xla_of_ceiling"), 0.7),
-    ("compiled cascade vs Python step by step (batch 1)",
-     ("cascade.compiled_vs_step_by_step_b1",), 3.0),
-    ("input pipeline vs vision training (images/s)",
-     ("vision.pipeline_vs_training",), 5.0),
+    ("caption training, paper size, of ceiling", ("lstm_paper.train_of_ceiling",), 0.7),
+    ("custom LSTM vs keras.layers.LSTM (tokens/s)", ("lstm.custom_vs_builtin",), 0.95),
+    (
+        "beam-5 decoding, batch 32, of ceiling",
+        ("decoding.b32_graph_of_ceiling", "decoding.b32_xla_of_ceiling"),
+        0.7,
+    ),
+    (
+        "compiled cascade vs Python step by step (batch 1)",
+        ("cascade.compiled_vs_step_by_step_b1",),
+        3.0,
+    ),
+    (
+        "input pipeline vs vision training (images/s)",
+        ("vision.pipeline_vs_training",),
+        5.0,
+    ),
 )
 
 
@@ -62,8 +69,14 @@ def compare(new, old, threshold=THRESHOLD):
     for key in sorted(set(new) & set(old)):
         before, after = old[key], new[key]
         if before > 0 and after < before * (1 - threshold):
-            fallen.append({"ratio": key, "old": before, "new": after,
-                           "change": round(after / before - 1, 4)})
+            fallen.append(
+                {
+                    "ratio": key,
+                    "old": before,
+                    "new": after,
+                    "change": round(after / before - 1, 4),
+                }
+            )
     return sorted(fallen, key=lambda r: r["change"])
 
 
@@ -73,8 +86,14 @@ def targets(ratios):
     for label, keys, goal in TARGETS:
         values = [ratios[k] for k in keys if k in ratios]
         value = max(values) if values else None
-        rows.append({"target": label, "value": value, "goal": goal,
-                     "met": None if value is None else value >= goal})
+        rows.append(
+            {
+                "target": label,
+                "value": value,
+                "goal": goal,
+                "met": None if value is None else value >= goal,
+            }
+        )
     return rows
 
 
@@ -90,14 +109,18 @@ def committed_results(folder, root):
         rel = folder.relative_to(Path(root).resolve())
         listed = subprocess.run(
             ["git", "ls-files", "--", f"{rel.as_posix()}/*.json"],
-            cwd=root, capture_output=True, text=True, check=True,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
     except (ValueError, OSError, subprocess.CalledProcessError):
         return []
     out = []
     for path in listed:
-        shown = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root,
-                               capture_output=True, text=True)
+        shown = subprocess.run(
+            ["git", "show", f"HEAD:{path}"], cwd=root, capture_output=True, text=True
+        )
         if shown.returncode == 0:
             try:
                 out.append((path, json.loads(shown.stdout)))
@@ -111,11 +134,15 @@ def pick_baseline(candidates, quick, machine):
     moved at most ``THRESHOLD`` during the run: a busy machine's fractions
     would flag false regressions), then same machine, then the newest (file
     names start with the date). None when there are none."""
+
     def rank(item):
         path, results = item
-        return (bool(results.get("quick")) == quick,
-                abs(results.get("ceiling_drift") or 0) <= THRESHOLD,
-                results.get("machine_slug") == machine, Path(path).name)
+        return (
+            bool(results.get("quick")) == quick,
+            abs(results.get("ceiling_drift") or 0) <= THRESHOLD,
+            results.get("machine_slug") == machine,
+            Path(path).name,
+        )
 
     return max(candidates, key=rank, default=None)
 
@@ -131,9 +158,13 @@ def _num(value, digits=3):
 def _ran(results, names):
     """``{name: benchmark}`` of those in ``names`` that ran and have figures."""
     benchmarks = results.get("benchmarks", {})
-    return {n: benchmarks[n] for n in names if n in benchmarks
-            and benchmarks[n].get("status", "ok") == "ok" and benchmarks[n].get(
-                "figures")}
+    return {
+        n: benchmarks[n]
+        for n in names
+        if n in benchmarks
+        and benchmarks[n].get("status", "ok") == "ok"
+        and benchmarks[n].get("figures")
+    }
 
 
 def vision_table(results):
@@ -151,15 +182,28 @@ def vision_table(results):
             lines.append("| " + " | ".join(cells) + " |")
     if not lines:
         return []
-    batch = ", ".join(f"{b['params']['preset']} {b['params']['batch_size']}" for b in
-                      _ran(results, ("vision", "vision_paper")).values())
-    return ["| size | compiled as | training | inference, batch 1 | inference, "
-            "batch 32 |", "|---|---|---|---|---|", *lines, "",
-            f"Images/s (fraction of the fp32 matmul ceiling); training batch {batch}."]
+    batch = ", ".join(
+        f"{b['params']['preset']} {b['params']['batch_size']}"
+        for b in _ran(results, ("vision", "vision_paper")).values()
+    )
+    return [
+        "| size | compiled as | training | inference, batch 1 | inference, batch 32 |",
+        "|---|---|---|---|---|",
+        *lines,
+        "",
+        f"Images/s (fraction of the fp32 matmul ceiling); training batch {batch}.",
+    ]
 
 
-CASCADE_STAGES = ("decode_resize", "resnet", "caption_decode", "detokenise",
-                  "render", "generate", "end_to_end")
+CASCADE_STAGES = (
+    "decode_resize",
+    "resnet",
+    "caption_decode",
+    "detokenise",
+    "render",
+    "generate",
+    "end_to_end",
+)
 
 
 def cascade_table(results):
@@ -181,9 +225,11 @@ def cascade_table(results):
             one = f.get(f"{stage}_b1_latency")
             many = f.get(f"{stage}_b32_pictures_per_s")
             share = bench.get("stage_shares_b1", {}).get(stage)
-            cells += [f"{one['median'] * 1e3:.1f} ({one['p95'] * 1e3:.1f})" if one
-                      else "-", "-" if share is None else f"{share:.0%}",
-                      f"{many['median']:.1f}" if many else "-"]
+            cells += [
+                f"{one['median'] * 1e3:.1f} ({one['p95'] * 1e3:.1f})" if one else "-",
+                "-" if share is None else f"{share:.0%}",
+                f"{many['median']:.1f}" if many else "-",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -191,18 +237,24 @@ def cascade_table(results):
 def ceiling_lines(c):
     """Markdown bullets for a ``ceiling.measure`` record: the divisor, then each
     matmul behind it, the BLAS kernels, the CPU features and the bf16 ceiling."""
+
     def best(key):
         return _num(c[key]["max"], 1) if c.get(key) else "-"
 
     def kernel(key):
         blas = (c.get(key) or {}).get("blas") or {}
-        return f" (OpenBLAS kernel {blas['architecture']})" if blas.get(
-            "architecture") else ""
+        return (
+            f" (OpenBLAS kernel {blas['architecture']})"
+            if blas.get("architecture")
+            else ""
+        )
 
-    pins = ", ".join(f"`{k}={v}`" for k, v in
-                     (c.get("numpy_pinned") or {}).get("env", {}).items())
-    features = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in
-                         (c.get("cpu_features") or {}).items())
+    pins = ", ".join(
+        f"`{k}={v}`" for k, v in (c.get("numpy_pinned") or {}).get("env", {}).items()
+    )
+    features = ", ".join(
+        f"{k} {'yes' if v else 'no'}" for k, v in (c.get("cpu_features") or {}).items()
+    )
     lines = [
         f"**fp32 ceiling: {_num(c['fp32'], 1)} GFLOP/s** ({c['size']}x{c['size']} "
         f"matmul, best repeat, start of run; from `{c['fp32_source']}`). Every "
@@ -217,8 +269,10 @@ def ceiling_lines(c):
         f"- CPU features: {features or 'unknown'}",
     ]
     if c.get("bf16"):
-        lines.append(f"- bf16 ceiling (TensorFlow bf16 matmul; recorded, not a "
-                     f"divisor): {best('bf16')} GFLOP/s")
+        lines.append(
+            f"- bf16 ceiling (TensorFlow bf16 matmul; recorded, not a "
+            f"divisor): {best('bf16')} GFLOP/s"
+        )
     return lines
 
 
@@ -246,8 +300,12 @@ def markdown(results):
     drift = results.get("ceiling_drift")
     if drift is not None:
         end = _num(results["ceiling_end"]["fp32"])
-        warning = (" **The machine's load changed during the run: fractions of the "
-                   "ceiling are unreliable.**" if abs(drift) > THRESHOLD else "")
+        warning = (
+            " **The machine's load changed during the run: fractions of the "
+            "ceiling are unreliable.**"
+            if abs(drift) > THRESHOLD
+            else ""
+        )
         lines += [
             f"fp32 ceiling again at the end: {end} GFLOP/s ({drift:+.0%}); load "
             f"average {results.get('load_average_start')} -> "
@@ -262,8 +320,9 @@ def markdown(results):
     ]
     for row in results["targets"]:
         met = {None: "not measured", True: "yes", False: "**no**"}[row["met"]]
-        lines.append(f"| {row['target']} | {_num(row['value'])} | {row['goal']} | "
-                     f"{met} |")
+        lines.append(
+            f"| {row['target']} | {_num(row['value'])} | {row['goal']} | {met} |"
+        )
     lines += ["", "## Regression guard", ""]
     base = results.get("baseline")
     if not base:
@@ -272,12 +331,16 @@ def markdown(results):
         lines.append(f"Ratios that fell more than {THRESHOLD:.0%} against `{base}`:")
         lines.append("")
         for r in results["regressions"]:
-            lines.append(f"- **{r['ratio']}**: {_num(r['old'])} -> {_num(r['new'])} "
-                         f"({r['change']:+.0%})")
+            lines.append(
+                f"- **{r['ratio']}**: {_num(r['old'])} -> {_num(r['new'])} "
+                f"({r['change']:+.0%})"
+            )
     else:
         lines.append(f"No ratio fell more than {THRESHOLD:.0%} against `{base}`.")
-    for title, table in (("Vision speed", vision_table(results)),
-                         ("Cascade latency", cascade_table(results))):
+    for title, table in (
+        ("Vision speed", vision_table(results)),
+        ("Cascade latency", cascade_table(results)),
+    ):
         if table:
             lines += ["", f"## {title}", "", *table]
     for name, bench in results["benchmarks"].items():
@@ -287,22 +350,35 @@ def markdown(results):
             lines.append(f"Skipped: {bench['skipped']}")
             continue
         if status != "ok":
-            lines.append(f"**{status}** after {_num(bench.get('wall_s'), 1)} s: "
-                         f"`{(bench.get('error') or '').strip()[-300:]}`")
+            lines.append(
+                f"**{status}** after {_num(bench.get('wall_s'), 1)} s: "
+                f"`{(bench.get('error') or '').strip()[-300:]}`"
+            )
             continue
         before = bench.get("ceiling_before")
-        lines.append(f"{_num(bench.get('wall_s'), 1)} s, peak memory "
-                     f"{_num(bench.get('peak_rss_mib'), 1)} MiB"
-                     + (f", fp32 ceiling just before it: {_num(before['fp32'])} "
-                        f"GFLOP/s" if before else "") + ". Params: `"
-                     f"{json.dumps(bench.get('params', {}), sort_keys=True)}`")
+        lines.append(
+            f"{_num(bench.get('wall_s'), 1)} s, peak memory "
+            f"{_num(bench.get('peak_rss_mib'), 1)} MiB"
+            + (
+                f", fp32 ceiling just before it: {_num(before['fp32'])} GFLOP/s"
+                if before
+                else ""
+            )
+            + ". Params: `"
+            f"{json.dumps(bench.get('params', {}), sort_keys=True)}`"
+        )
         lines += ["", "| ratio (higher is better) | value |", "|---|---|"]
         for key, value in bench.get("ratios", {}).items():
             lines.append(f"| {key} | {_num(value)} |")
-        lines += ["", "| figure | median | min | max | unit | n |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| figure | median | min | max | unit | n |",
+            "|---|---|---|---|---|---|",
+        ]
         for key, f in bench.get("figures", {}).items():
             extra = f" (p95 {_num(f['p95'])})" if "p95" in f else ""
-            lines.append(f"| {key} | {_num(f['median'])}{extra} | {_num(f['min'])} | "
-                         f"{_num(f['max'])} | {f['unit']} | {f['n']} |")
+            lines.append(
+                f"| {key} | {_num(f['median'])}{extra} | {_num(f['min'])} | "
+                f"{_num(f['max'])} | {f['unit']} | {f['n']} |"
+            )
     return "\n".join(lines) + "\n"

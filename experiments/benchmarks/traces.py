@@ -26,8 +26,10 @@ XLA_RUN = "Executable::Execute"  # In the name of an XLA executable's run event.
 
 def latest_trace(logdir):
     """The newest ``*.xplane.pb`` under ``logdir``; ``FileNotFoundError`` if none."""
-    found = sorted(Path(logdir).glob("**/plugins/profile/*/*.xplane.pb"),
-                   key=lambda p: p.stat().st_mtime)
+    found = sorted(
+        Path(logdir).glob("**/plugins/profile/*/*.xplane.pb"),
+        key=lambda p: p.stat().st_mtime,
+    )
     if not found:
         raise FileNotFoundError(f"no profiler trace (*.xplane.pb) under {logdir}")
     return found[-1]
@@ -47,8 +49,12 @@ def _op_type(name, parent):
     match = TF_OP.fullmatch(name)
     if match:
         return match.group(2)
-    if parent and XLA_RUN in parent and not name.startswith("end: ") \
-            and "::" not in name:
+    if (
+        parent
+        and XLA_RUN in parent
+        and not name.startswith("end: ")
+        and "::" not in name
+    ):
         return "xla:" + re.sub(r"\.\d+$", "", name)
     return None
 
@@ -73,8 +79,7 @@ def op_self_times(space):
                     outer = next((s for s in reversed(stack) if s[2]), None)
                     if outer:
                         outer[3] -= event.duration_ps
-                stack.append([start + event.duration_ps, name, key,
-                              event.duration_ps])
+                stack.append([start + event.duration_ps, name, key, event.duration_ps])
             while stack:
                 _close(stack.pop(), totals)
     return dict(totals)
@@ -106,20 +111,30 @@ def summarise(times, top=12):
 
     return {
         "total_s": round(total, 6),
-        "by_type": [{"type": k, "s": round(s, 6), "share": share(s)} for k, s in
-                    sorted(by_type.items(), key=lambda kv: -kv[1])[:top]],
-        "by_op": [{"op": n, "type": k, "s": round(s, 6), "share": share(s)}
-                  for (n, k), s in sorted(times.items(), key=lambda kv: -kv[1])[:top]],
+        "by_type": [
+            {"type": k, "s": round(s, 6), "share": share(s)}
+            for k, s in sorted(by_type.items(), key=lambda kv: -kv[1])[:top]
+        ],
+        "by_op": [
+            {"op": n, "type": k, "s": round(s, 6), "share": share(s)}
+            for (n, k), s in sorted(times.items(), key=lambda kv: -kv[1])[:top]
+        ],
     }
 
 
 def format_summary(summary):
     """The summary as printable text: two tables of shares."""
-    lines = [f"op self time in total: {summary['total_s']:.3f} s", "",
-             "  share  seconds  op type"]
-    lines += [f"  {r['share']:5.1%}  {r['s']:7.3f}  {r['type']}"
-              for r in summary["by_type"]]
+    lines = [
+        f"op self time in total: {summary['total_s']:.3f} s",
+        "",
+        "  share  seconds  op type",
+    ]
+    lines += [
+        f"  {r['share']:5.1%}  {r['s']:7.3f}  {r['type']}" for r in summary["by_type"]
+    ]
     lines += ["", "  share  seconds  op (type)"]
-    lines += [f"  {r['share']:5.1%}  {r['s']:7.3f}  {r['op']} ({r['type']})"
-              for r in summary["by_op"]]
+    lines += [
+        f"  {r['share']:5.1%}  {r['s']:7.3f}  {r['op']} ({r['type']})"
+        for r in summary["by_op"]
+    ]
     return "\n".join(lines)

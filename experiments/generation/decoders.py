@@ -47,20 +47,27 @@ def row_name(preset, row):
 def main(argv=None):
     report.setup()
     p = report.parser(__doc__)
-    p.add_argument("--decoders", nargs="+", default=list(DECODERS),
-                   help="dank.decoding.PRESETS names or methods")
+    p.add_argument(
+        "--decoders",
+        nargs="+",
+        default=list(DECODERS),
+        help="dank.decoding.PRESETS names or methods",
+    )
     args = p.parse_args(argv)
 
+    from dank.core.errors import DankError
     from dank.decoding.config import DecodeConfig
-    from dank.errors import DankError
     from dank.metrics import generation_metrics
 
     rows = []
     for decoder in args.decoders:
         try:
             result = generation_metrics(
-                args.run, data_dir=args.data, decoder=decoder,
-                per_template=args.per_template, seed=args.seed,
+                args.run,
+                data_dir=args.data,
+                decoder=decoder,
+                per_template=args.per_template,
+                seed=args.seed,
             )
         except DankError as e:  # E.g. an undertrained model's empty captions.
             print(f"{decoder}: {e}", flush=True)
@@ -70,8 +77,11 @@ def main(argv=None):
         result["name"] = row_name(decoder, result)
         result["balance"] = balance(result)
         rows.append(result)
-        print(f"{result['name']}: fidelity {result['fidelity_generated']:.3f}, "
-              f"novelty {result['novelty']:.3f}", flush=True)
+        print(
+            f"{result['name']}: fidelity {result['fidelity_generated']:.3f}, "
+            f"novelty {result['novelty']:.3f}",
+            flush=True,
+        )
     done = [r for r in rows if "error" not in r]
     if not done:
         raise SystemExit("no decoder produced captions; see the errors above")
@@ -80,7 +90,8 @@ def main(argv=None):
     default = DecodeConfig().method
     notes = [
         "Balance = harmonic mean of template fidelity (generated) and novelty: "
-        + ", ".join(f"{r['preset']} {r['balance']:.3f}" for r in done) + ". "
+        + ", ".join(f"{r['preset']} {r['balance']:.3f}" for r in done)
+        + ". "
         f"Best among decoders that give several captions per picture: "
         f"**{best['preset']}**; dank's default decoder is `{default}`.",
         "Fidelity: a naive Bayes caption->template classifier trained on the "

@@ -55,7 +55,7 @@ COLUMNS = (
 
 def test_perplexity(run):
     """``"per token / per word"`` of the run's held-out test split, as trained."""
-    from dank.io import read_json
+    from dank.core.io import read_json
 
     test = read_json(Path(run) / "language" / "metrics.json", "metrics")["test"]
     return f"{test['perplexity']:.1f} / {test['perplexity_per_word']:.1f}"
@@ -79,8 +79,12 @@ def measure(run, data, args, label):
     for decoder in args.decoders:
         for safety in (True, False):
             row = generation_metrics(
-                run, data_dir=data, decoder=decoder, per_template=args.per_template,
-                seed=args.seed, safety_filter=safety,
+                run,
+                data_dir=data,
+                decoder=decoder,
+                per_template=args.per_template,
+                seed=args.seed,
+                safety_filter=safety,
             )
             row["name"] = (
                 f"{label}, {decoder}, generation filter {'on' if safety else 'off'}"
@@ -112,8 +116,11 @@ def main(argv=None):
     report.setup()
     p = report.parser(__doc__, per_template=10)
     p.add_argument("--decoders", nargs="+", default=list(DECODERS))
-    p.add_argument("--compare-run", help="a caption model trained without the "
-                   "training-time filter (see the docstring)")
+    p.add_argument(
+        "--compare-run",
+        help="a caption model trained without the "
+        "training-time filter (see the docstring)",
+    )
     args = p.parse_args(argv)
     rows = measure(args.run, args.data, args, "training filter on")
     if args.compare_run:
@@ -126,8 +133,14 @@ def main(argv=None):
         "without the filter: see the script's docstring"
         + (" (measured here)." if args.compare_run else " (not run here)."),
     ]
-    report.write(args, "mitigation", rows, "Safety mitigations: what they cost",
-                 notes, columns=COLUMNS)
+    report.write(
+        args,
+        "mitigation",
+        rows,
+        "Safety mitigations: what they cost",
+        notes,
+        columns=COLUMNS,
+    )
     return 0
 
 

@@ -49,8 +49,12 @@ def parser(doc, per_template=5):
     )
     p.add_argument("--run", default="runs/default", help="a trained run")
     p.add_argument("--data", help="data build (default: the run's)")
-    p.add_argument("--per-template", type=int, default=per_template,
-                   help=f"captions per template (default {per_template})")
+    p.add_argument(
+        "--per-template",
+        type=int,
+        default=per_template,
+        help=f"captions per template (default {per_template})",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(RESULTS), help="results folder")
     return p
@@ -58,7 +62,7 @@ def parser(doc, per_template=5):
 
 def preset_of(run):
     """The caption model's preset recorded in the run (``cpu``, ``paper``...)."""
-    from dank.run import read_run_info
+    from dank.core.run import read_run_info
 
     language = read_run_info(run).get("components", {}).get("language", {})
     return language.get("preset", "unknown")
@@ -70,8 +74,11 @@ def context(args):
 
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-            text=True, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = None
@@ -110,26 +117,32 @@ def table(rows, columns=COLUMNS):
 
 def write(args, name, rows, title, notes=(), columns=COLUMNS):
     """Writes ``<out>/<name>-<preset>.{json,md}`` and prints the table."""
-    from dank.io import write_json, write_text
+    from dank.core.io import write_json, write_text
 
     preset = preset_of(args.run)
     info = context(args)
     out = Path(args.out)
     stem = f"{name}-{preset}"
-    write_json(out / f"{stem}.json", {"context": info, "rows": rows,
-                                      "notes": list(notes)})
+    write_json(
+        out / f"{stem}.json", {"context": info, "rows": rows, "notes": list(notes)}
+    )
     machine, load = info["machine"], info["load_average_at_start"][0]
-    text = "\n\n".join([
-        f"# {title}",
-        f"Run `{args.run}` (caption preset `{preset}`), data "
-        f"`{rows[0].get('data') if rows else args.data}`, {args.per_template} "
-        f"captions per template, seed {args.seed}; {machine['cpu']}, "
-        f"{machine['cores']} cores, load average {load:.1f} "
-        f"at the start (the CPU was shared: captions/s are rough); commit "
-        f"{info['commit']}, {info['date']}.",
-        table(rows, columns),
-        *notes,
-    ]) + "\n"
+    text = (
+        "\n\n".join(
+            [
+                f"# {title}",
+                f"Run `{args.run}` (caption preset `{preset}`), data "
+                f"`{rows[0].get('data') if rows else args.data}`, {args.per_template} "
+                f"captions per template, seed {args.seed}; {machine['cpu']}, "
+                f"{machine['cores']} cores, load average {load:.1f} "
+                f"at the start (the CPU was shared: captions/s are rough); commit "
+                f"{info['commit']}, {info['date']}.",
+                table(rows, columns),
+                *notes,
+            ]
+        )
+        + "\n"
+    )
     write_text(out / f"{stem}.md", text)
     print(text)
     print(f"wrote {out / stem}.json and .md")

@@ -10,7 +10,7 @@ paper's diversity beam), the safety filter on:
 * **no rerank**: the decoder's best captions by likelihood;
 * **humour + novelty**: ``dank generate --rerank humor``: 20 candidates, ranked
   by humour score minus ``NOVELTY_WEIGHT`` x the share copied from training
-  captions (``dank.humor.rerank``);
+  captions (``dank.models.humor.rerank``);
 * **humour only**: the same with the copy penalty off, to show what the
   guard prevents: a humour model trained on popular captions tends to like
   captions that are popular training captions.
@@ -37,8 +37,8 @@ def main(argv=None):
     p.add_argument("--decoder", default="paper", help="dank.decoding.PRESETS name")
     args = p.parse_args(argv)
 
-    from dank.humor.rerank import NOVELTY_WEIGHT
     from dank.metrics import generation_metrics
+    from dank.models.humor.rerank import NOVELTY_WEIGHT
 
     settings = (
         ("no rerank", None, None),
@@ -48,8 +48,12 @@ def main(argv=None):
     rows = []
     for name, rerank, weight in settings:
         row = generation_metrics(
-            args.run, data_dir=args.data, decoder=args.decoder,
-            per_template=args.per_template, seed=args.seed, rerank=rerank,
+            args.run,
+            data_dir=args.data,
+            decoder=args.decoder,
+            per_template=args.per_template,
+            seed=args.seed,
+            rerank=rerank,
             novelty_weight=weight,
         )
         row["name"] = name

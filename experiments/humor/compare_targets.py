@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 from dank.data.pipeline import load_catalogue
-from dank.humor import examples
-from dank.humor.config import TARGETS, preset
-from dank.humor.evaluate import evaluate_ratings
-from dank.humor.train import train_humor
+from dank.models.humor import examples
+from dank.models.humor.config import TARGETS, preset
+from dank.models.humor.evaluate import evaluate_ratings
+from dank.models.humor.train import train_humor
 
 
 def main():

@@ -9,12 +9,12 @@ import json
 
 import numpy as np
 
+from dank.core.errors import DankError
 from dank.data.catalogue import Catalogue
 from dank.data.splits import percentiles
-from dank.errors import DankError
-from dank.humor.evaluate import load_ratings
-from dank.humor.metrics import bootstrap_interval, spearman
-from dank.humor.score import HumorScorer
+from dank.models.humor.evaluate import load_ratings
+from dank.models.humor.metrics import bootstrap_interval, spearman
+from dank.models.humor.score import HumorScorer
 
 
 def main():

@@ -2,7 +2,7 @@
 
 Checks, in order: the response's ``Content-Type`` is an image type; the body is
 at most ``DANK_IMAGE_MAX_BYTES``; Pillow decodes it completely through
-``dank.images.open_image`` (truncated, corrupt and non-image files fail here);
+``dank.core.images.open_image`` (truncated, corrupt and non-image files fail here);
 width*height is at most ``DANK_IMAGE_MAX_PIXELS`` and each side at least
 ``IMAGES_MIN_WIDTH`` x ``IMAGES_MIN_HEIGHT``. The original bytes are stored
 (no re-encoding) as ``templates/<template_id>.<ext>``, written atomically.
@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from scrapy.pipelines.files import FSFilesStore
 from scrapy.pipelines.images import ImageException, ImagesPipeline
 
-from dank.errors import DankError
-from dank.images import open_image
-from dank.io import write_bytes
+from dank.core.errors import DankError
+from dank.core.images import open_image
+from dank.core.io import write_bytes
 from dank_spiders.items import TemplateItem
 from dank_spiders.report import NOT_FOUND, note_url
 
@@ -114,22 +114,25 @@ class TemplateImagesPipeline(ImagesPipeline):
         stats = self.crawler.stats
         for url, (ok, result) in zip(item.image_urls, results):
             if ok:
-                stats.inc_value("dank/images/stored")
+                stats.inc_value("dank/core/images/stored")
                 continue
             if url in self.not_found:
-                stats.inc_value("dank/images/not_found")
+                stats.inc_value("dank/core/images/not_found")
                 note_url(
-                    stats, "dank/images/not_found_urls", f"{item.template_id}: {url}"
+                    stats,
+                    "dank/core/images/not_found_urls",
+                    f"{item.template_id}: {url}",
                 )
                 logger.warning(
                     "template image of %s not found: %s", item.template_id, url
                 )
                 continue
             reason = self.reasons.get(url) or getattr(result, "getErrorMessage", str)()
-            stats.inc_value("dank/images/failed")
-            failures = stats.get_value("dank/images/failures") or []
+            stats.inc_value("dank/core/images/failed")
+            failures = stats.get_value("dank/core/images/failures") or []
             stats.set_value(
-                "dank/images/failures", [*failures, f"{item.template_id}: {reason}"]
+                "dank/core/images/failures",
+                [*failures, f"{item.template_id}: {reason}"],
             )
             logger.warning("template image of %s refused: %s", item.template_id, reason)
         return item

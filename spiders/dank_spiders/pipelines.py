@@ -23,8 +23,8 @@ from pathlib import Path
 
 from scrapy.exceptions import DropItem
 
+from dank.core.io import write_text
 from dank.data.sources import CAPTION_HEADER, TEMPLATE_HEADER
-from dank.io import write_text
 from dank_spiders.images import TemplateImagesPipeline  # noqa: F401  (settings name)
 from dank_spiders.items import CaptionItem, TemplateItem
 from dank_spiders.text import caption_key, clean_boxes, clean_text
@@ -242,5 +242,5 @@ class ExportPipeline:
         for log in self.logs.values():
             log.close()
         n_templates, n_captions = export_tables(self.out)
-        self.crawler.stats.set_value("dank/export/templates", n_templates)
-        self.crawler.stats.set_value("dank/export/captions", n_captions)
+        self.crawler.stats.set_value("dank/apps/export/templates", n_templates)
+        self.crawler.stats.set_value("dank/apps/export/captions", n_captions)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from scrapy import signals
 
-from dank.io import write_json
+from dank.core.io import write_json
 
 logger = logging.getLogger(__name__)
 REPORT_FILE = "crawl_report.json"
@@ -39,7 +39,7 @@ def _under(stats, prefix):
 def summarize(stats, elapsed):
     """The report dict from Scrapy's stats and the crawl's wall time in seconds."""
     pages = stats.get("response_received_count", 0)
-    captions = stats.get("dank/export/captions", 0)
+    captions = stats.get("dank/apps/export/captions", 0)
     items = stats.get("item_scraped_count", 0)
     return {
         "finish_reason": stats.get("finish_reason", ""),
@@ -48,9 +48,9 @@ def summarize(stats, elapsed):
         "items": items,
         "pages_per_s": round(pages / elapsed, 2) if elapsed else 0.0,
         "items_per_s": round(items / elapsed, 2) if elapsed else 0.0,
-        "templates": stats.get("dank/export/templates", 0),
+        "templates": stats.get("dank/apps/export/templates", 0),
         "captions": captions,
-        "images_stored": stats.get("dank/images/stored", 0),
+        "images_stored": stats.get("dank/core/images/stored", 0),
         "dropped": _under(stats, "dank/dropped/"),
         "skipped": _under(stats, "dank/skipped/"),
         "tfrecords": _under(stats, "dank/tfrecord/"),
@@ -77,10 +77,10 @@ def summarize(stats, elapsed):
             # Posts, templates or captions listed again and skipped by the spider
             # (the pipelines' duplicate drops are under "dropped").
             "duplicates_skipped": _under(stats, "dank/duplicate/"),
-            "images_not_found": stats.get("dank/images/not_found", 0),
-            "image_not_found_urls": stats.get("dank/images/not_found_urls", []),
-            "images_failed": stats.get("dank/images/failed", 0),
-            "image_failures": stats.get("dank/images/failures", []),
+            "images_not_found": stats.get("dank/core/images/not_found", 0),
+            "image_not_found_urls": stats.get("dank/core/images/not_found_urls", []),
+            "images_failed": stats.get("dank/core/images/failed", 0),
+            "image_failures": stats.get("dank/core/images/failures", []),
             "spider_exceptions": _sum(stats, "spider_exceptions/"),
             "errors_logged": stats.get("log_count/ERROR", 0),
         },

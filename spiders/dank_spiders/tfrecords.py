@@ -11,7 +11,7 @@ order, and named by the log lines they hold::
     tfrecords/crawl-captions-00000000-00001000.tfrecord   lines [0, 1000)
 
 Each shard is written beside its final name and renamed into place when full
-(``dank.io.atomic_path``), so an interrupted crawl leaves only whole shards,
+(``dank.core.io.atomic_path``), so an interrupted crawl leaves only whole shards,
 and a resumed crawl (``JOBDIR``) starts after the last line a shard holds.
 
 ``caption/score`` is the mid-rank upvote percentile within the template among
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from scrapy.exceptions import NotConfigured
 
-from dank.errors import DankError
-from dank.io import atomic_path
+from dank.core.errors import DankError
+from dank.core.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -212,8 +212,8 @@ class TFRecordPipeline:
 
     def image_record(self, row):
         """A template log row -> a serialised image record (JPEG), or why not."""
+        from dank.core.images import open_image, to_jpeg
         from dank.data import records
-        from dank.images import open_image, to_jpeg
 
         label = self._label(row["template_id"])
         if label is None:

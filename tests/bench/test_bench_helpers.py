@@ -69,16 +69,26 @@ def _rate(best):
 
 def _record(tf=430.0, unpinned=450.0, pinned=200.0, bf16=None):
     return {
-        "size": 4096, "fp32": max(tf, unpinned),
+        "size": 4096,
+        "fp32": max(tf, unpinned),
         "fp32_source": "tf" if tf >= unpinned else "numpy_unpinned",
         "tf": _rate(tf),
-        "numpy_unpinned": {**_rate(unpinned), "unset": list(ceiling.PINS),
-                           "blas": {"architecture": "SkylakeX"}},
-        "numpy_pinned": {**_rate(pinned), "blas": {"architecture": "Haswell"},
-                         "env": {"OPENBLAS_CORETYPE": "Haswell",
-                                 "OPENBLAS_L2_SIZE": "(unset)"}},
-        "cpu_features": {"avx2": True, "avx512f": True, "avx512_bf16": bf16 is not None,
-                         "amx": False},
+        "numpy_unpinned": {
+            **_rate(unpinned),
+            "unset": list(ceiling.PINS),
+            "blas": {"architecture": "SkylakeX"},
+        },
+        "numpy_pinned": {
+            **_rate(pinned),
+            "blas": {"architecture": "Haswell"},
+            "env": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "(unset)"},
+        },
+        "cpu_features": {
+            "avx2": True,
+            "avx512f": True,
+            "avx512_bf16": bf16 is not None,
+            "amx": False,
+        },
         "bf16": None if bf16 is None else _rate(bf16),
     }
 
@@ -86,8 +96,12 @@ def _record(tf=430.0, unpinned=450.0, pinned=200.0, bf16=None):
 def test_cpu_features_and_bf16_from_flags():
     flags = {"sse2", "avx2", "avx512f", "avx512_bf16"}
     features = ceiling.cpu_features(flags)
-    assert features == {"avx2": True, "avx512f": True, "avx512_bf16": True,
-                        "amx": False}
+    assert features == {
+        "avx2": True,
+        "avx512f": True,
+        "avx512_bf16": True,
+        "amx": False,
+    }
     assert ceiling.has_bf16(features)
     assert ceiling.has_bf16(ceiling.cpu_features({"amx_tile"}))
     assert not ceiling.has_bf16(ceiling.cpu_features({"avx2", "avx512f"}))
@@ -95,10 +109,16 @@ def test_cpu_features_and_bf16_from_flags():
 
 
 def test_numpy_probe_unsets_only_the_two_pins_in_its_child():
-    environ = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1",
-               "OPENBLAS_NUM_THREADS": "2", "PATH": "/bin"}  # A copy: os.environ
+    environ = {
+        "OPENBLAS_CORETYPE": "Haswell",
+        "OPENBLAS_L2_SIZE": "1",
+        "OPENBLAS_NUM_THREADS": "2",
+        "PATH": "/bin",
+    }  # A copy: os.environ
     assert ceiling.unpinned_env(environ) == {  # itself is never changed.
-        "OPENBLAS_NUM_THREADS": "2", "PATH": "/bin"}
+        "OPENBLAS_NUM_THREADS": "2",
+        "PATH": "/bin",
+    }
     probe = ceiling.numpy_unpinned(64, repeats=1)
     assert probe["unit"] == "GFLOP/s" and probe["max"] > 0
     assert probe["unset"] == ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
@@ -112,20 +132,27 @@ def test_ceiling_lines_name_the_divisor_each_matmul_and_bf16():
     assert "kernel SkylakeX" in text and "kernel Haswell" in text
     assert "`OPENBLAS_CORETYPE=Haswell`" in text and "reference only): 200.0" in text
     assert "avx512_bf16 yes" in text and "amx no" in text
-    assert "bf16 ceiling (TensorFlow bf16 matmul; recorded, not a divisor): 900.0" \
-        in text
+    assert (
+        "bf16 ceiling (TensorFlow bf16 matmul; recorded, not a divisor): 900.0" in text
+    )
     assert "bf16" not in "".join(summary.ceiling_lines(_record(tf=460.0))).replace(
-        "avx512_bf16", "")  # No bf16 line on a CPU without it.
+        "avx512_bf16", ""
+    )  # No bf16 line on a CPU without it.
 
 
 def test_baseline_fractions_against_the_old_ceiling_are_not_compared():
-    old = {"ceiling": {"numpy": _rate(190.0)},  # Before issue 23: pinned numpy.
-           "benchmarks": {"lstm": {"ratios": {"train_of_ceiling": 0.9,
-                                              "custom_vs_builtin": 1.0}}}}
+    old = {
+        "ceiling": {"numpy": _rate(190.0)},  # Before issue 23: pinned numpy.
+        "benchmarks": {
+            "lstm": {"ratios": {"train_of_ceiling": 0.9, "custom_vs_builtin": 1.0}}
+        },
+    }
     assert summary.baseline_ratios(old) == {"lstm.custom_vs_builtin": 1.0}
     new = {**old, "ceiling": _record()}
-    assert summary.baseline_ratios(new) == {"lstm.train_of_ceiling": 0.9,
-                                            "lstm.custom_vs_builtin": 1.0}
+    assert summary.baseline_ratios(new) == {
+        "lstm.train_of_ceiling": 0.9,
+        "lstm.custom_vs_builtin": 1.0,
+    }
 
 
 def test_latencies_have_a_p95_between_median_and_max():
@@ -172,14 +199,18 @@ def test_skipped_result_says_why(tmp_path):
 
 
 def _results(ratios, quick=True, slug="m"):
-    return {"quick": quick, "machine_slug": slug,
-            "benchmarks": {b: {"ratios": r} for b, r in ratios.items()}}
+    return {
+        "quick": quick,
+        "machine_slug": slug,
+        "benchmarks": {b: {"ratios": r} for b, r in ratios.items()},
+    }
 
 
 def test_compare_reports_only_falls_past_the_threshold():
     old = summary.flat_ratios(_results({"a": {"x": 1.0, "y": 1.0, "z": 2.0}}))
-    new = summary.flat_ratios(_results({"a": {"x": 0.79, "y": 0.81, "w": 0.1},
-                                        "b": {"x": 0.1}}))
+    new = summary.flat_ratios(
+        _results({"a": {"x": 0.79, "y": 0.81, "w": 0.1}, "b": {"x": 0.1}})
+    )
     fallen = summary.compare(new, old)
     assert [r["ratio"] for r in fallen] == ["a.x"]
     assert fallen[0]["change"] == pytest.approx(-0.21)
@@ -191,17 +222,20 @@ def test_flat_ratios_skip_missing_values():
 
 
 def test_targets_take_the_best_key_and_say_when_unmeasured():
-    rows = summary.targets({"decoding.b32_graph_of_ceiling": 0.2,
-                            "decoding.b32_xla_of_ceiling": 0.75})
+    rows = summary.targets(
+        {"decoding.b32_graph_of_ceiling": 0.2, "decoding.b32_xla_of_ceiling": 0.75}
+    )
     beam = next(r for r in rows if r["target"].startswith("beam-5"))
     assert beam["value"] == 0.75 and beam["met"] is True
     assert all(r["met"] is None for r in rows if r is not beam)
 
 
 def test_pick_baseline_prefers_same_mode_then_machine_then_newest():
-    cands = [("r/2026-01-01-m.json", _results({}, quick=False)),
-             ("r/2026-01-02-m-quick.json", _results({}, quick=True)),
-             ("r/2026-01-03-n-quick.json", _results({}, quick=True, slug="n"))]
+    cands = [
+        ("r/2026-01-01-m.json", _results({}, quick=False)),
+        ("r/2026-01-02-m-quick.json", _results({}, quick=True)),
+        ("r/2026-01-03-n-quick.json", _results({}, quick=True, slug="n")),
+    ]
     assert summary.pick_baseline(cands, True, "m")[0] == "r/2026-01-02-m-quick.json"
     assert summary.pick_baseline(cands, False, "m")[0] == "r/2026-01-01-m.json"
     assert summary.pick_baseline([], True, "m") is None
@@ -228,16 +262,22 @@ def test_committed_results_read_head_not_the_working_copy(tmp_path):
 
 def test_markdown_lists_targets_regressions_and_figures():
     results = {
-        **_results({}), "date": "2026-01-01", "wall_s": 10.0,
+        **_results({}),
+        "date": "2026-01-01",
+        "wall_s": 10.0,
         "machine": {"cpu": "AMD EPYC", "cores": 2, "onednn": "1"},
         "ceiling": _record(),
         "targets": summary.targets({"lstm.train_of_ceiling": 0.4}),
         "baseline": "old.json",
         "regressions": [{"ratio": "lstm.x", "old": 1.0, "new": 0.5, "change": -0.5}],
         "benchmarks": {
-            "lstm": {"status": "ok", "wall_s": 3.0, "peak_rss_mib": 500.0,
-                     "ratios": {"train_of_ceiling": 0.4},
-                     "figures": {"t": common.stats([1, 2, 3], "tokens/s")}},
+            "lstm": {
+                "status": "ok",
+                "wall_s": 3.0,
+                "peak_rss_mib": 500.0,
+                "ratios": {"train_of_ceiling": 0.4},
+                "figures": {"t": common.stats([1, 2, 3], "tokens/s")},
+            },
             "cascade": {"status": "ok", "skipped": "no trained run"},
             "serve": {"status": "timeout", "wall_s": 9.0, "error": "killed"},
         },
@@ -248,13 +288,18 @@ def test_markdown_lists_targets_regressions_and_figures():
     assert "| t | 2.000 | 1.000 | 3.000 | tokens/s | 3 |" in text
     assert "Skipped: no trained run" in text and "**timeout**" in text
     assert "unreliable" not in text  # No end ceiling recorded: no drift line.
-    busy = summary.markdown({**results, "ceiling_drift": -0.5,
-                             "ceiling_end": {"fp32": 50.0}})
+    busy = summary.markdown(
+        {**results, "ceiling_drift": -0.5, "ceiling_end": {"fp32": 50.0}}
+    )
     assert "50.000 GFLOP/s (-50%)" in busy and "unreliable" in busy
 
 
 def test_run_py_lists_the_suite():
-    out = subprocess.run([sys.executable, str(BENCH / "run.py"), "--list"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     names = [line.split()[0] for line in out.splitlines()]
     assert names[:3] == ["lstm", "lstm_paper", "decoding"] and "spiders" in names

@@ -32,43 +32,53 @@ def _space(planes):
                 if name not in ids:
                     ids[name] = len(ids) + 1
                     plane.event_metadata[ids[name]].name = name
-                line.events.add(metadata_id=ids[name], offset_ps=start * 10**6,
-                                duration_ps=duration * 10**6)
+                line.events.add(
+                    metadata_id=ids[name],
+                    offset_ps=start * 10**6,
+                    duration_ps=duration * 10**6,
+                )
     return space
 
 
 def test_self_time_subtracts_nested_ops_and_reads_xla_runs():
-    space = _space({
-        "/host:CPU": {
-            "tf_Compute/1": [
-                ("ExecutorState::Process", 0, 100),  # Not an op: ignored.
-                ("dense/MatMul:_MklMatMul", 10, 50),
-                ("inner/add:AddV2", 20, 10),  # Inside the MatMul on this thread.
-                ("relu:Relu", 70, 20),
-            ],
-            "python": [
-                ("CpuExecutable::ExecuteAsyncOnStream", 200, 100),
-                ("dot.3", 210, 60),
-                ("end: dot.3", 270, 1),
-                ("fusion.12", 280, 10),
-                ("SlinkyThreadPool::Await", 291, 5),
-            ],
-        },
-        "/device:GPU:0": {"stream": [("gpu/MatMul:MatMul", 0, 999)]},
-    })
+    space = _space(
+        {
+            "/host:CPU": {
+                "tf_Compute/1": [
+                    ("ExecutorState::Process", 0, 100),  # Not an op: ignored.
+                    ("dense/MatMul:_MklMatMul", 10, 50),
+                    ("inner/add:AddV2", 20, 10),  # Inside the MatMul on this thread.
+                    ("relu:Relu", 70, 20),
+                ],
+                "python": [
+                    ("CpuExecutable::ExecuteAsyncOnStream", 200, 100),
+                    ("dot.3", 210, 60),
+                    ("end: dot.3", 270, 1),
+                    ("fusion.12", 280, 10),
+                    ("SlinkyThreadPool::Await", 291, 5),
+                ],
+            },
+            "/device:GPU:0": {"stream": [("gpu/MatMul:MatMul", 0, 999)]},
+        }
+    )
     times = traces.op_self_times(space)
-    assert times == pytest.approx({
-        ("dense/MatMul:_MklMatMul", "_MklMatMul"): 40e-6,
-        ("inner/add:AddV2", "AddV2"): 10e-6,
-        ("relu:Relu", "Relu"): 20e-6,
-        ("dot.3", "xla:dot"): 60e-6,
-        ("fusion.12", "xla:fusion"): 10e-6,
-    })
-    summary = traces.summarise({**times, ("b/MatMul:_MklMatMul", "_MklMatMul"): 30e-6},
-                               top=2)
+    assert times == pytest.approx(
+        {
+            ("dense/MatMul:_MklMatMul", "_MklMatMul"): 40e-6,
+            ("inner/add:AddV2", "AddV2"): 10e-6,
+            ("relu:Relu", "Relu"): 20e-6,
+            ("dot.3", "xla:dot"): 60e-6,
+            ("fusion.12", "xla:fusion"): 10e-6,
+        }
+    )
+    summary = traces.summarise(
+        {**times, ("b/MatMul:_MklMatMul", "_MklMatMul"): 30e-6}, top=2
+    )
     assert summary["total_s"] == pytest.approx(170e-6)
     assert [(r["type"], r["share"]) for r in summary["by_type"]] == [
-        ("_MklMatMul", 0.4118), ("xla:dot", 0.3529)]
+        ("_MklMatMul", 0.4118),
+        ("xla:dot", 0.3529),
+    ]
     assert summary["by_type"][0]["s"] == pytest.approx(70e-6)
     assert [r["op"] for r in summary["by_op"]] == ["dot.3", "dense/MatMul:_MklMatMul"]
     text = traces.format_summary(summary)
@@ -93,8 +103,11 @@ def test_caption_flops_count_gates_and_projection():
 
 def test_interleaved_times_every_function_each_round():
     calls = []
-    out = common.interleaved({"a": lambda: calls.append("a"),
-                              "b": lambda: calls.append("b")}, rounds=3, number=2)
+    out = common.interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+        rounds=3,
+        number=2,
+    )
     assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3
     assert set(out) == {"a", "b"} and out["a"]["n"] == 3
 
@@ -102,7 +115,7 @@ def test_interleaved_times_every_function_each_round():
 def test_stand_in_caption_model_never_ends():
     import numpy as np
 
-    from dank.constants import END_ID
+    from dank.core.constants import END_ID
 
     model = standins.never_end(standins.caption_model("tiny", n_templates=3))
     assert model.vocab_size == common.VOCAB["tiny"]
@@ -127,12 +140,14 @@ def _load_profile():
 
 def test_lever_rows_compare_to_the_default_and_the_ceiling_timed_with_them():
     profile = _load_profile()
-    seconds = {"default": common.stats([1.0, 1.2], "s"),
-               "batch 64": common.stats([1.5], "s"),
-               profile.CEILING: common.stats([0.5], "s")}
+    seconds = {
+        "default": common.stats([1.0, 1.2], "s"),
+        "batch 64": common.stats([1.5], "s"),
+        profile.CEILING: common.stats([0.5], "s"),
+    }
     sizes = {"default": (100, 1e9), "batch 64": (200, 2e9)}
     rows = profile.rows_of(seconds, sizes)
-    ceiling = 2 * profile.CEILING_SIDE ** 3 / 0.5
+    ceiling = 2 * profile.CEILING_SIDE**3 / 0.5
     assert [r["lever"] for r in rows] == ["default", "batch 64"]
     assert rows[0]["vs_default"] == 1.0
     assert rows[1]["vs_default"] == pytest.approx((200 / 1.5) / (100 / 1.1), abs=1e-4)

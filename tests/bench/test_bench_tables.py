@@ -17,24 +17,35 @@ def _latency(ms, p95):
 def test_vision_and_cascade_tables_read_the_figures():
     vision = {
         "params": {"preset": "paper", "image_size": 224, "batch_size": 64},
-        "figures": {f"no_xla_{c}_images_per_s": common.stats([v], "images/s")
-                    for c, v in (("train", 2.5), ("infer_b1", 3.0),
-                                 ("infer_b32", 9.5))},
-        "ratios": {f"no_xla_{c}_of_ceiling": v for c, v in (
-            ("train", 0.51), ("infer_b1", 0.2), ("infer_b32", 0.6))},
+        "figures": {
+            f"no_xla_{c}_images_per_s": common.stats([v], "images/s")
+            for c, v in (("train", 2.5), ("infer_b1", 3.0), ("infer_b32", 9.5))
+        },
+        "ratios": {
+            f"no_xla_{c}_of_ceiling": v
+            for c, v in (("train", 0.51), ("infer_b1", 0.2), ("infer_b32", 0.6))
+        },
     }
     cascade = {
         "params": {"preset": "cpu", "image_size": 96},
-        "figures": {"resnet_b1_latency": _latency(30, 40),
-                    "resnet_b32_pictures_per_s": common.stats([60.0], "pictures/s"),
-                    "end_to_end_b1_latency": _latency(80, 95)},
+        "figures": {
+            "resnet_b1_latency": _latency(30, 40),
+            "resnet_b32_pictures_per_s": common.stats([60.0], "pictures/s"),
+            "end_to_end_b1_latency": _latency(80, 95),
+        },
         "stage_shares_b1": {"resnet": 0.4},
     }
-    results = {"benchmarks": {"vision_paper": vision, "cascade": cascade,
-                              "vision": {"status": "failed"}}}
+    results = {
+        "benchmarks": {
+            "vision_paper": vision,
+            "cascade": cascade,
+            "vision": {"status": "failed"},
+        }
+    }
     table = summary.vision_table(results)
-    assert table[2] == ("| paper (224 px) | graph | 2.5 (0.51) | 3.0 (0.20) | "
-                        "9.5 (0.60) |")
+    assert table[2] == (
+        "| paper (224 px) | graph | 2.5 (0.51) | 3.0 (0.20) | 9.5 (0.60) |"
+    )
     assert "training batch paper 64" in table[-1] and len(table) == 5
     rows = summary.cascade_table(results)
     assert rows[0].startswith("| stage | cpu (96 px): batch 1 p50 (p95) ms | share |")

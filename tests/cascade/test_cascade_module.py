@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dank import constants
 from dank.cascade.module import Cascade
+from dank.core import constants
 from dank.decoding.config import DecodeConfig
 
 VOCAB = [*constants.SPECIAL_TOKENS, "alpha", "beta"]

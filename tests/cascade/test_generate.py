@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dank.cascade import cli as generate_cli
+from dank.apps.cli import cascade as generate_cli
 from dank.cascade.inputs import expand_paths, load_inputs
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def _args(run, out, images=(), **changes):
@@ -132,7 +132,7 @@ def test_expand_paths_and_inputs(pictures, tmp_path):
 def test_rerank_humor_keeps_the_funniest_clean_captions(tiny_run, pictures, tmp_path):
     import shutil
 
-    from dank import cli
+    from dank.apps import cli
     from dank.safety import default_filter
 
     run = tmp_path / "run"
@@ -172,6 +172,6 @@ def test_rerank_humor_keeps_the_funniest_clean_captions(tiny_run, pictures, tmp_
 
 
 def tiny_data_of(run):
-    from dank.run import read_run_info
+    from dank.core.run import read_run_info
 
     return read_run_info(run)["data"]

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_smoke_script_skips_the_gpu_install_and_passes_on_a_cpu(tmp_path):
     proc = subprocess.run(
         ["bash", str(ROOT / "tools" / "accelerator_smoke.sh"), str(tmp_path / "w")],
-        capture_output=True, text=True, timeout=1800,
+        capture_output=True,
+        text=True,
+        timeout=1800,
         env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]

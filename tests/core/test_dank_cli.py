@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from dank import cli, run
-from dank.errors import DankError
+from dank.apps import cli
+from dank.core import run
+from dank.core.errors import DankError
 
 
 def test_help_lists_commands(capsys):

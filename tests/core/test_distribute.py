@@ -8,17 +8,20 @@ import sys
 
 import pytest
 
-from dank.cli import main
-from dank.distribute import read_tf_config, xla_errors
-from dank.errors import DankError
+from dank.apps.cli import main
+from dank.core.distribute import read_tf_config, xla_errors
+from dank.core.errors import DankError
 
 
 def _tf_config(workers, index, kind="worker", chief=None):
     cluster = {"worker": workers}
     if chief:
         cluster["chief"] = chief
-    return {"TF_CONFIG": json.dumps({"cluster": cluster,
-                                     "task": {"type": kind, "index": index}})}
+    return {
+        "TF_CONFIG": json.dumps(
+            {"cluster": cluster, "task": {"type": kind, "index": index}}
+        )
+    }
 
 
 def test_reads_workers_and_this_task():
@@ -29,14 +32,17 @@ def test_reads_workers_and_this_task():
     assert read_tf_config(env) == (["h:1", "h:2"], 1)
 
 
-@pytest.mark.parametrize("env, says", [
-    ({}, "needs TF_CONFIG"),
-    ({"TF_CONFIG": "{not json"}, "malformed"),
-    ({"TF_CONFIG": json.dumps({"cluster": {}})}, "malformed"),
-    (_tf_config(["127.0.0.1:1"], 3), "not in its cluster"),
-    (_tf_config(["127.0.0.1:1"], 0, kind="ps"), "not chief or worker"),
-    (_tf_config(["localhost"], 0), "not host:port"),
-])
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({}, "needs TF_CONFIG"),
+        ({"TF_CONFIG": "{not json"}, "malformed"),
+        ({"TF_CONFIG": json.dumps({"cluster": {}})}, "malformed"),
+        (_tf_config(["127.0.0.1:1"], 3), "not in its cluster"),
+        (_tf_config(["127.0.0.1:1"], 0, kind="ps"), "not chief or worker"),
+        (_tf_config(["localhost"], 0), "not host:port"),
+    ],
+)
 def test_bad_tf_config_names_the_fix(env, says):
     with pytest.raises(DankError, match=says) as e:
         read_tf_config(env)
@@ -44,12 +50,22 @@ def test_bad_tf_config_names_the_fix(env, says):
 
 
 def _train(tmp_path, *flags):
-    return main(["train", "language", "--preset", "tiny", "--data",
-                 str(tmp_path / "data"), "--run", str(tmp_path / "run"), *flags])
+    return main(
+        [
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tmp_path / "data"),
+            "--run",
+            str(tmp_path / "run"),
+            *flags,
+        ]
+    )
 
 
-def test_multiworker_without_tf_config_is_one_clear_line(tmp_path, monkeypatch,
-                                                          capsys):
+def test_multiworker_without_tf_config_is_one_clear_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert _train(tmp_path, "--strategy", "multiworker") == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -71,16 +87,22 @@ def test_a_port_in_use_is_named(tmp_path, monkeypatch, capsys):
 
 
 def _dank(args, env, timeout=240):
-    return subprocess.run([sys.executable, "-m", "dank", *args], capture_output=True,
-                          text=True, env={**os.environ, **env}, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dank", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=timeout,
+    )
 
 
-def test_an_unreachable_peer_ends_with_exit_2(tmp_path, monkeypatch, capsys,
-                                              free_ports):
+def test_an_unreachable_peer_ends_with_exit_2(
+    tmp_path, monkeypatch, capsys, free_ports
+):
     ports = free_ports(2)
     env = _tf_config([f"127.0.0.1:{p}" for p in ports], 0)
     monkeypatch.setenv("TF_CONFIG", env["TF_CONFIG"])
-    monkeypatch.setattr("dank.distribute.PEER_TIMEOUT_SECONDS", 2)
+    monkeypatch.setattr("dank.core.distribute.PEER_TIMEOUT_SECONDS", 2)
     assert _train(tmp_path, "--strategy", "multiworker") == 2
     err = capsys.readouterr().err
     assert f"worker 1 at 127.0.0.1:{ports[1]}" in err
@@ -89,8 +111,21 @@ def test_an_unreachable_peer_ends_with_exit_2(tmp_path, monkeypatch, capsys,
 
 
 def test_tpu_without_a_tpu_is_one_clear_line(tiny_data, tmp_path):
-    proc = _dank(["train", "language", "--preset", "tiny", "--data", str(tiny_data),
-                  "--run", str(tmp_path / "run"), "--strategy", "tpu"], {})
+    proc = _dank(
+        [
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tiny_data),
+            "--run",
+            str(tmp_path / "run"),
+            "--strategy",
+            "tpu",
+        ],
+        {},
+    )
     assert proc.returncode == 2
     assert "dank: error: --strategy tpu: no TPU found" in proc.stderr
     assert ".[tpu]" in proc.stderr and "Traceback" not in proc.stderr
@@ -102,8 +137,11 @@ def test_xla_compilation_failures_become_a_clear_error():
 
     with pytest.raises(DankError, match="--jit-compile off"), xla_errors(True):
         raise tf.errors.InvalidArgumentError(
-            None, None, "Detected unsupported operations when trying to compile "
-            "graph with XLA: PyFunc")
+            None,
+            None,
+            "Detected unsupported operations when trying to compile "
+            "graph with XLA: PyFunc",
+        )
     # Other errors, and any error with XLA off, pass through unchanged.
     with pytest.raises(tf.errors.InvalidArgumentError), xla_errors(True):
         raise tf.errors.InvalidArgumentError(None, None, "indices out of range")
@@ -112,14 +150,28 @@ def test_xla_compilation_failures_become_a_clear_error():
 
 
 def test_train_commands_take_the_scaling_flags():
-    from dank.cli import build_parser
+    from dank.apps.cli import build_parser
 
     parser = build_parser()
     for command in (["train", "language"], ["train", "vision"]):
-        args = parser.parse_args([*command, "--jit-compile", "on", "--strategy",
-                                  "mirrored", "--logical-cpus", "2", "--force"])
+        args = parser.parse_args(
+            [
+                *command,
+                "--jit-compile",
+                "on",
+                "--strategy",
+                "mirrored",
+                "--logical-cpus",
+                "2",
+                "--force",
+            ]
+        )
         assert (args.jit_compile, args.strategy, args.logical_cpus, args.force) == (
-            "on", "mirrored", 2, True)
+            "on",
+            "mirrored",
+            2,
+            True,
+        )
     args = parser.parse_args(["train", "humor", "--jit-compile", "off"])
     assert args.jit_compile == "off"
     with pytest.raises(SystemExit):

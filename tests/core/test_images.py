@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from dank import images
-from dank.errors import DankError
+from dank.core import images
+from dank.core.errors import DankError
 
 
 def _png_bytes(size=(40, 30), mode="RGB"):

@@ -21,8 +21,7 @@ def _tf_wheels(extras):
     for req in _requirements():
         if req.name.lower() not in TF_WHEELS:
             continue
-        if req.marker is None or any(req.marker.evaluate({"extra": e})
-                                     for e in extras):
+        if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in extras):
             found.add(req.name.lower())
     return found
 
@@ -31,9 +30,14 @@ def test_the_base_install_pins_no_tensorflow_wheel():
     assert _tf_wheels([]) == set()
 
 
-@pytest.mark.parametrize("extra, wheel", [
-    ("cpu", "tensorflow-cpu"), ("gpu", "tensorflow"), ("tpu", "tensorflow-tpu"),
-])
+@pytest.mark.parametrize(
+    "extra, wheel",
+    [
+        ("cpu", "tensorflow-cpu"),
+        ("gpu", "tensorflow"),
+        ("tpu", "tensorflow-tpu"),
+    ],
+)
 def test_each_extra_brings_exactly_one_tensorflow(extra, wheel):
     # With the dev and spiders extras too, as `make setup` installs them.
     assert _tf_wheels([extra]) == {wheel}
@@ -41,8 +45,11 @@ def test_each_extra_brings_exactly_one_tensorflow(extra, wheel):
 
 
 def test_the_gpu_extra_brings_cuda_from_pip():
-    gpu = [r for r in _requirements()
-           if r.marker is not None and r.marker.evaluate({"extra": "gpu"})]
+    gpu = [
+        r
+        for r in _requirements()
+        if r.marker is not None and r.marker.evaluate({"extra": "gpu"})
+    ]
     assert [(r.name, sorted(r.extras)) for r in gpu] == [("tensorflow", ["and-cuda"])]
 
 
@@ -59,7 +66,12 @@ def test_this_environment_holds_one_tensorflow_wheel():
 
 def test_make_setup_gpu_recreates_the_venv_with_the_gpu_extra():
     # A dry run: what `make setup GPU=1` would do in a checkout set up for CPU.
-    dry = subprocess.run(["make", "-n", "setup", "GPU=1"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    dry = subprocess.run(
+        ["make", "-n", "setup", "GPU=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "-e '.[gpu,dev]'" in dry and ".installed-cpu" in dry
     assert "tensorflow-cpu" not in dry and "uninstall" not in dry

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dank import io as dank_io
-from dank.errors import DankError
+from dank.core import io as dank_io
+from dank.core.errors import DankError
 
 
 def test_write_and_read_json(tmp_path):
@@ -45,7 +45,7 @@ def test_read_json_errors(tmp_path):
 def test_fit_verbosity_follows_the_terminal():
     import io
 
-    from dank.progress import fit_verbosity
+    from dank.core.progress import fit_verbosity
 
     class Tty(io.StringIO):
         def isatty(self):

@@ -1,11 +1,11 @@
-"""``dank.progress``: a bar with an ETA on a terminal, (almost) nothing in logs."""
+"""``dank.core.progress``: a bar with an ETA on a terminal, (almost) nothing in logs."""
 
 import io
 
 import pytest
 
-from dank import progress
-from dank.progress import Progress, format_duration, progress_mode, track
+from dank.core import progress
+from dank.core.progress import Progress, format_duration, progress_mode, track
 
 
 class Tty(io.StringIO):
@@ -37,7 +37,13 @@ def test_terminal_bar_shows_count_rate_and_eta():
         bar.update()
     # 4 items in 2 s: 2.0/s, so the last 6 take 3 s more.
     assert stream.getvalue().split("\r")[-1].split() == [
-        "images", "[########------------]", "4/10", "hashed", "2.0/s", "ETA", "0:03"
+        "images",
+        "[########------------]",
+        "4/10",
+        "hashed",
+        "2.0/s",
+        "ETA",
+        "0:03",
     ]
     for _ in range(6):
         clock.now += 0.5
@@ -109,7 +115,10 @@ def test_track_counts_and_closes_on_break():
 
 def test_format_duration():
     assert [format_duration(s) for s in (0, 7.4, 754, 3723)] == [
-        "0:00", "0:07", "12:34", "1:02:03"
+        "0:00",
+        "0:07",
+        "12:34",
+        "1:02:03",
     ]
 
 

@@ -4,12 +4,12 @@ import shutil
 
 import pytest
 
-from dank import constants
+from dank.core import constants
 from dank.data import pipeline, splits
 from dank.data.build import build_dataset
 from dank.data.catalogue import Catalogue
 from dank.data.synthetic import make_source
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def test_tiny_data_layout(tiny_data):

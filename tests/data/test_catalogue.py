@@ -1,7 +1,7 @@
 import pytest
 
 from dank.data.catalogue import Catalogue, Template, canonical_order
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def _catalogue():

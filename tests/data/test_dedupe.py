@@ -56,7 +56,7 @@ def test_small_added_object_is_a_different_template():
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="real data not present")
 def test_real_success_kid_merges_and_lookalikes_do_not():
-    from dank.images import open_image
+    from dank.core.images import open_image
 
     ids = [
         "imgflip-Success-Kid",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from dank.data import sources
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 HEADER = "template_id,top,bottom,score,score_type\n"
 

@@ -1,4 +1,4 @@
-from dank import constants
+from dank.core import constants
 from dank.data import text
 
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from dank import constants
+from dank.core import constants
 from dank.data.vocab import Vocabulary, build_vocabulary
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def test_build_keeps_frequent_words_in_order():

@@ -8,7 +8,7 @@ wrong prefix and the prefix overrides below stop matching.
 import numpy as np
 import tensorflow as tf
 
-from dank import constants
+from dank.core import constants
 
 PAD, UNK, START, END, SEP, EMP = range(6)
 A, B, C, D = 6, 7, 8, 9

@@ -44,15 +44,24 @@ def test_without_guards_it_loops_and_with_them_it_does_not():
     assert tokens(run(LOOP, no_repeat_ngram=3))[:5] == [A, A, A, B, END]
 
 
-SHORT = table({
-    START: {END: 0.8, SEP: 0.15, A: 0.05}, A: {SEP: 0.8, B: 0.2}, B: {END: 1.0},
-    SEP: {END: 1.0},
-})
+SHORT = table(
+    {
+        START: {END: 0.8, SEP: 0.15, A: 0.05},
+        A: {SEP: 0.8, B: 0.2},
+        B: {END: 1.0},
+        SEP: {END: 1.0},
+    }
+)
 
 
-@pytest.mark.parametrize("min_len, expected", [
-    (0, [END, PAD, PAD]), (1, [A, SEP, END]), (2, [A, B, END]),
-])
+@pytest.mark.parametrize(
+    "min_len, expected",
+    [
+        (0, [END, PAD, PAD]),
+        (1, [A, SEP, END]),
+        (2, [A, B, END]),
+    ],
+)
 def test_min_len_holds_back_the_end(min_len, expected):
     out = run(SHORT, max_len=3, min_len=min_len)
     assert tokens(out) == expected
@@ -73,7 +82,11 @@ def test_block_repeats_bans_only_completed_ngrams():
 def test_eager_and_xla_agree_and_seeds_matter():
     step_fn = random_model(vocab=40, seed=3)
     config = DecodeConfig(
-        method="nucleus", num_return=3, max_len=10, top_p=0.9, min_len=2,
+        method="nucleus",
+        num_return=3,
+        max_len=10,
+        top_p=0.9,
+        min_len=2,
         no_repeat_ngram=2,
     )
     state = (tf.zeros([3], tf.int32),)

@@ -3,8 +3,8 @@ trained one (``tiny_run``, shared from ``tests/conftest.py``)."""
 
 import pytest
 
-from dank import constants
-from dank.io import write_json
+from dank.core import constants
+from dank.core.io import write_json
 
 VISION_METRICS = {"val_top1": 0.9, "val_top5": 1.0, "n_templates": 6}
 LANGUAGE_METRICS = {
@@ -19,7 +19,7 @@ LANGUAGE_METRICS = {
 def fake_run(tiny_data, tmp_path):
     """A run directory with run.json, catalogue, vocabulary and metrics, but no
     trained models."""
-    from dank.run import prepare_run
+    from dank.core.run import prepare_run
 
     run = tmp_path / "run"
     vision = prepare_run(run, tiny_data, constants.VISION_DIR, {"image_size": 32})

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dank.doctor import data as doctor_data
+from dank.apps.doctor import data as doctor_data
 
 
 def by_name(checks):

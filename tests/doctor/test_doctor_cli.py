@@ -4,22 +4,32 @@ import json
 
 import pytest
 
-from dank import cli, constants
-from dank.doctor import cli as doctor_cli
-from dank.doctor import environment
-from dank.doctor.report import fail, ok
+from dank.apps import cli
+from dank.apps.cli import doctor as doctor_cli
+from dank.apps.doctor import environment
+from dank.apps.doctor.report import fail, ok
+from dank.core import constants
 
 
 @pytest.fixture
 def quick_environment(monkeypatch):
     """Environment checks replaced by one passing check (they are tested alone)."""
-    monkeypatch.setattr(environment, "environment_checks",
-                        lambda work_dir: [ok("Python", "3.11")])
+    monkeypatch.setattr(
+        environment, "environment_checks", lambda work_dir: [ok("Python", "3.11")]
+    )
 
 
 def test_doctor_json_all_good(quick_environment, tiny_data, capsys):
-    code = cli.main(["doctor", "--json", "--data", str(tiny_data),
-                     "--starter", str(tiny_data / "none")])
+    code = cli.main(
+        [
+            "doctor",
+            "--json",
+            "--data",
+            str(tiny_data),
+            "--starter",
+            str(tiny_data / "none"),
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"] is True
     assert [s["title"] for s in report["sections"]] == ["Environment", "Data"]
@@ -28,12 +38,20 @@ def test_doctor_json_all_good(quick_environment, tiny_data, capsys):
 
 def test_doctor_exits_one_on_a_wrong_version(monkeypatch, tiny_data, capsys):
     monkeypatch.setattr(
-        environment, "environment_checks",
-        lambda work_dir: [fail("keras", "3.9.0 installed, pinned 3.15.1",
-                               "drift", environment.SETUP_FIX)],
+        environment,
+        "environment_checks",
+        lambda work_dir: [
+            fail(
+                "keras",
+                "3.9.0 installed, pinned 3.15.1",
+                "drift",
+                environment.SETUP_FIX,
+            )
+        ],
     )
-    code = cli.main(["doctor", "--data", str(tiny_data),
-                     "--starter", str(tiny_data / "none")])
+    code = cli.main(
+        ["doctor", "--data", str(tiny_data), "--starter", str(tiny_data / "none")]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "keras: 3.9.0 installed, pinned 3.15.1" in out
@@ -42,8 +60,16 @@ def test_doctor_exits_one_on_a_wrong_version(monkeypatch, tiny_data, capsys):
 
 
 def test_doctor_with_an_untrained_run(quick_environment, fake_run, capsys):
-    code = cli.main(["doctor", "--run", str(fake_run), "--starter",
-                     str(fake_run / "none"), "--json"])
+    code = cli.main(
+        [
+            "doctor",
+            "--run",
+            str(fake_run),
+            "--starter",
+            str(fake_run / "none"),
+            "--json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     run_section = report["sections"][-1]
@@ -63,8 +89,12 @@ def test_summary_of_a_run(fake_run, capsys):
     assert "test perplexity 13.0 per token, 21.0 per word" in out
     assert "kn_trigram_template baseline 15.0 (beaten)" in out
     assert f"sample memes: 1 in {fake_run / 'samples'}/" in out
-    for command in ("make tensorboard", f"dank generate --run {fake_run} IMAGE",
-                    f"dank export --run {fake_run}", f"dank doctor --run {fake_run}"):
+    for command in (
+        "make tensorboard",
+        f"dank generate --run {fake_run} IMAGE",
+        f"dank export --run {fake_run}",
+        f"dank doctor --run {fake_run}",
+    ):
         assert command in out
 
 

@@ -2,13 +2,21 @@
 
 import pytest
 
-from dank.doctor import environment as env
-from dank.doctor import resources
+from dank.apps.doctor import environment as env
+from dank.apps.doctor import resources
 
-PINS = {"tensorflow-cpu": "2.21.0", "keras": "3.15.1", "tf2onnx": "1.17.0",
-        "numpy": "2.4.6"}
-GOOD = {"tensorflow-cpu": "2.21.0", "keras": "3.15.1", "tf2onnx": "1.17.0",
-        "numpy": "2.4.6"}
+PINS = {
+    "tensorflow-cpu": "2.21.0",
+    "keras": "3.15.1",
+    "tf2onnx": "1.17.0",
+    "numpy": "2.4.6",
+}
+GOOD = {
+    "tensorflow-cpu": "2.21.0",
+    "keras": "3.15.1",
+    "tf2onnx": "1.17.0",
+    "numpy": "2.4.6",
+}
 
 
 def _installed(monkeypatch, versions):
@@ -73,7 +81,8 @@ def test_old_python_fails():
 
 def test_tensorflow_import_errors_are_explained(monkeypatch):
     monkeypatch.setattr(
-        env, "import_tensorflow",
+        env,
+        "import_tensorflow",
         lambda: (None, "TypeError: Descriptors cannot be created directly."),
     )
     check = env.check_tensorflow_import()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dank.doctor.runcheck import run_checks
-from dank.doctor.summary import render_summary, summarize_run
+from dank.apps.doctor.runcheck import run_checks
+from dank.apps.doctor.summary import render_summary, summarize_run
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +20,14 @@ def test_doctor_examines_a_real_run(tiny_run, tiny_data):
     assert perplexity.data["perplexity"] > 1
     # Generation ran (no crash) and every symptom was looked at.
     assert checks["generation"].status == "ok", checks["generation"].message
-    for name in ("identical captions", "repeated words", "unknown words",
-                 "copied from training", "empty bottom text", "rambling"):
+    for name in (
+        "identical captions",
+        "repeated words",
+        "unknown words",
+        "copied from training",
+        "empty bottom text",
+        "rambling",
+    ):
         assert name in checks
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from dank.doctor.report import (
+from dank.apps.doctor.report import (
     ASCII_MARKS,
     MARKS,
     Check,
@@ -16,7 +16,7 @@ from dank.doctor.report import (
     terminal_marks,
     warn,
 )
-from dank.errors import DankError
+from dank.core.errors import DankError
 
 
 def _report(*checks):

@@ -6,9 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from dank import constants
-from dank.doctor import runcheck
-from dank.doctor.symptoms import Sample
+from dank.apps.doctor import runcheck
+from dank.apps.doctor.symptoms import Sample
+from dank.core import constants
 
 
 def by_name(checks):
@@ -75,8 +75,10 @@ def test_model_saved_by_another_keras_or_truncated(fake_run):
     assert changed.status == "warn"
     assert changed.message.startswith("trained with tensorflow 2.0.0 (now 2.")
     info["dank_version"] = "0.0.1"
-    assert by_name(runcheck.check_run_versions(fake_run, info))[
-        "dank version"].status == "warn"
+    assert (
+        by_name(runcheck.check_run_versions(fake_run, info))["dank version"].status
+        == "warn"
+    )
 
 
 class FakeClassifier:
@@ -88,15 +90,19 @@ class FakeClassifier:
 
     def predict(self, images):
         n = len(self.catalogue)
-        labels = [self.answer] * len(images) if self.answer is not None else [
-            self.seen.pop(0) for _ in images]
+        labels = (
+            [self.answer] * len(images)
+            if self.answer is not None
+            else [self.seen.pop(0) for _ in images]
+        )
         return np.eye(n, dtype="float32")[labels], None
 
 
 @pytest.mark.parametrize("answer,status", [(None, "ok"), (0, "fail")])
-def test_template_sanity_classification(fake_run, tiny_data, monkeypatch, answer,
-                                        status):
-    import dank.vision.predict as predict
+def test_template_sanity_classification(
+    fake_run, tiny_data, monkeypatch, answer, status
+):
+    import dank.models.vision.predict as predict
     from dank.data.catalogue import Catalogue
 
     catalogue = Catalogue.load(fake_run)
@@ -112,13 +118,16 @@ def test_template_sanity_classification(fake_run, tiny_data, monkeypatch, answer
 
 
 def test_low_val_accuracy_fails(fake_run, monkeypatch):
-    import dank.vision.predict as predict
+    import dank.models.vision.predict as predict
     from dank.data.catalogue import Catalogue
 
     path = fake_run / constants.VISION_DIR / constants.METRICS_FILE
     path.write_text(json.dumps({"val_top1": 0.2}))
-    monkeypatch.setattr(predict, "load_classifier",
-                        lambda run: FakeClassifier(Catalogue.load(fake_run), 0))
+    monkeypatch.setattr(
+        predict,
+        "load_classifier",
+        lambda run: FakeClassifier(Catalogue.load(fake_run), 0),
+    )
     checks = by_name(runcheck.check_vision(fake_run, None, {}))
     assert checks["vision accuracy"].status == "fail"
     assert "chance 16.7%" in checks["vision accuracy"].message
@@ -129,16 +138,18 @@ def test_low_val_accuracy_fails(fake_run, monkeypatch):
     "rescored,status,cause",
     [(12.5, "ok", ""), (40.0, "fail", "wrong run"), (10_000.0, "fail", "guessing")],
 )
-def test_caption_perplexity(fake_run, tiny_data, monkeypatch, rescored, status,
-                            cause):
-    import dank.language.load as load
-    import dank.language.perplexity as perplexity
+def test_caption_perplexity(fake_run, tiny_data, monkeypatch, rescored, status, cause):
+    import dank.models.language.load as load
+    import dank.models.language.perplexity as perplexity
     from dank.data.vocab import Vocabulary
 
     vocab = Vocabulary.load(fake_run)
     monkeypatch.setattr(load, "load_caption_run", lambda run: (None, vocab, None))
-    monkeypatch.setattr(perplexity, "evaluate_captions",
-                        lambda model, captions: {"perplexity": rescored})
+    monkeypatch.setattr(
+        perplexity,
+        "evaluate_captions",
+        lambda model, captions: {"perplexity": rescored},
+    )
     check = runcheck.check_language(fake_run, tiny_data, {})
     assert check.status == status
     assert cause in check.cause
@@ -146,8 +157,8 @@ def test_caption_perplexity(fake_run, tiny_data, monkeypatch, rescored, status,
 
 
 def test_worse_than_the_baseline_warns(fake_run, tiny_data, monkeypatch):
-    import dank.language.load as load
-    import dank.language.perplexity as perplexity
+    import dank.models.language.load as load
+    import dank.models.language.perplexity as perplexity
     from dank.data.vocab import Vocabulary
 
     path = fake_run / constants.LANGUAGE_DIR / constants.METRICS_FILE
@@ -156,21 +167,20 @@ def test_worse_than_the_baseline_warns(fake_run, tiny_data, monkeypatch):
     path.write_text(json.dumps(metrics))
     vocab = Vocabulary.load(fake_run)
     monkeypatch.setattr(load, "load_caption_run", lambda run: (None, vocab, None))
-    monkeypatch.setattr(perplexity, "evaluate_captions",
-                        lambda model, captions: {"perplexity": 18.0})
+    monkeypatch.setattr(
+        perplexity, "evaluate_captions", lambda model, captions: {"perplexity": 18.0}
+    )
     check = runcheck.check_language(fake_run, tiny_data, {})
     assert check.status == "warn" and "baseline" in check.cause
 
 
-def test_degenerate_generation_is_reported_with_fixes(fake_run, tiny_data,
-                                                      monkeypatch):
+def test_degenerate_generation_is_reported_with_fixes(fake_run, tiny_data, monkeypatch):
     from dank.data.pipeline import load_captions
 
     train = load_captions(tiny_data, "train")[0]
     copied = [Sample(f"t{i}", train["top"], train["bottom"]) for i in range(4)]
     unk = [Sample(f"t{i}", "<unk> <unk>", "") for i in range(4)]
-    monkeypatch.setattr(runcheck, "sample_captions",
-                        lambda run, data: (copied, unk))
+    monkeypatch.setattr(runcheck, "sample_captions", lambda run, data: (copied, unk))
     info = json.loads((fake_run / "run.json").read_text())
     checks = by_name(runcheck.check_generation(fake_run, tiny_data, info))
     assert checks["generation"].status == "ok"
@@ -183,7 +193,8 @@ def test_degenerate_generation_is_reported_with_fixes(fake_run, tiny_data,
 
 def test_healthy_generation_passes(fake_run, monkeypatch):
     samples = [Sample(f"t{i}", f"top {i} words", f"bottom {i} here") for i in range(4)]
-    monkeypatch.setattr(runcheck, "sample_captions",
-                        lambda run, data: (samples, samples))
+    monkeypatch.setattr(
+        runcheck, "sample_captions", lambda run, data: (samples, samples)
+    )
     checks = runcheck.check_generation(fake_run, None, {})
     assert {c.status for c in checks} == {"ok"}, checks

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dank.doctor import symptoms
-from dank.doctor.symptoms import Sample, find_symptoms
+from dank.apps.doctor import symptoms
+from dank.apps.doctor.symptoms import Sample, find_symptoms
 
 TEMPLATES = ("t-a", "t-b", "t-c", "t-d")
 WORDS = (
@@ -30,8 +30,12 @@ def test_healthy_captions_show_no_symptom():
     found = statuses(find_symptoms(healthy(), training_keys=set()))
     assert set(found.values()) == {"ok"}, found
     assert set(found) == {
-        "identical captions", "repeated words", "unknown words",
-        "copied from training", "empty bottom text", "rambling",
+        "identical captions",
+        "repeated words",
+        "unknown words",
+        "copied from training",
+        "empty bottom text",
+        "rambling",
     }
 
 

@@ -6,22 +6,38 @@ import shutil
 
 import pytest
 
-from dank import constants
-from dank.errors import DankError
-from dank.experiment import runner
-from dank.experiment.config import parse_experiment
-from dank.experiment.table import NOT_REPORTED, NOT_RUN, ROWS, write_table
+from dank.apps.reproduce import runner
+from dank.apps.reproduce.config import parse_experiment
+from dank.apps.reproduce.table import NOT_REPORTED, NOT_RUN, ROWS, write_table
+from dank.core import constants
+from dank.core.errors import DankError
 
 
 def experiment(name, run, data, **changes):
-    config = {"description": f"test {name}", "preset": "tiny",
-              "variant": "template", "run": str(run), "data": str(data), **changes}
+    config = {
+        "description": f"test {name}",
+        "preset": "tiny",
+        "variant": "template",
+        "run": str(run),
+        "data": str(data),
+        **changes,
+    }
     return parse_experiment(config, name)
 
 
-GENERATION_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4", "distinct1", "distinct2",
-                   "novelty", "fidelity_generated", "fidelity_real",
-                   "real_vs_generated_accuracy", "captions_per_second")
+GENERATION_KEYS = (
+    "bleu1",
+    "bleu2",
+    "bleu3",
+    "bleu4",
+    "distinct1",
+    "distinct2",
+    "novelty",
+    "fidelity_generated",
+    "fidelity_real",
+    "real_vs_generated_accuracy",
+    "captions_per_second",
+)
 
 
 def standin(calls):
@@ -48,14 +64,17 @@ def table_rows(text):
 
 def test_tiny_experiment_writes_results_and_table(tmp_path, tiny_run, tiny_data):
     results = tmp_path / "results"
-    ours = experiment("template-tiny", tiny_run, tiny_data,
-                      generation={"per_template": 2, "seed": 3})
-    never = experiment("attention-tiny", tmp_path / "no-run", tiny_data,
-                       variant="attention")
+    ours = experiment(
+        "template-tiny", tiny_run, tiny_data, generation={"per_template": 2, "seed": 3}
+    )
+    never = experiment(
+        "attention-tiny", tmp_path / "no-run", tiny_data, variant="attention"
+    )
     calls = []
     result = runner.run_experiment(ours, results, generation=standin(calls))
-    assert calls == [(str(tiny_run), str(tiny_data), "template",
-                      {"per_template": 2, "seed": 3})]
+    assert calls == [
+        (str(tiny_run), str(tiny_data), "template", {"per_template": 2, "seed": 3})
+    ]
 
     saved = json.loads((results / "template-tiny.json").read_text())
     assert saved == json.loads(json.dumps(result))
@@ -63,8 +82,9 @@ def test_tiny_experiment_writes_results_and_table(tmp_path, tiny_run, tiny_data)
     assert saved["data"]["path"] == str(tiny_data) and saved["data"]["templates"]
     assert saved["machine"]["cpu"] and saved["machine"]["cores"] >= 1
     assert saved["date"][:2] == "20"
-    metrics = json.loads((tiny_run / constants.LANGUAGE_DIR /
-                          constants.METRICS_FILE).read_text())
+    metrics = json.loads(
+        (tiny_run / constants.LANGUAGE_DIR / constants.METRICS_FILE).read_text()
+    )
     assert saved["heldout"] == metrics["test"]
     protocol = saved["protocol"]
     assert protocol["n_pairs"] == len(protocol["pairs"]) >= 1
@@ -84,17 +104,21 @@ def test_tiny_experiment_writes_results_and_table(tmp_path, tiny_run, tiny_data)
         ours_cell, never_cell, paper_cell = cells
         assert never_cell == NOT_RUN, label
         assert ours_cell != NOT_RUN, label  # Every metric was produced.
-    assert rows["held-out perplexity, per token"][0] == \
-        f"{metrics['test']['perplexity']:.1f}"
+    assert (
+        rows["held-out perplexity, per token"][0]
+        == f"{metrics['test']['perplexity']:.1f}"
+    )
     assert rows["BLEU-1"] == ["0.062", NOT_RUN, NOT_REPORTED]
     assert rows["novelty (not inside a training caption)"][0] == "43.8%"
-    assert rows["real-vs-generated accuracy (50% = indistinguishable)"][2] \
-        .startswith("about 70%")
+    assert rows["real-vs-generated accuracy (50% = indistinguishable)"][2].startswith(
+        "about 70%"
+    )
     assert "| attention-tiny | attention | tiny | none |" in text
 
 
-def test_missing_generation_metrics_leave_cells_not_run(tmp_path, tiny_run,
-                                                        tiny_data, monkeypatch):
+def test_missing_generation_metrics_leave_cells_not_run(
+    tmp_path, tiny_run, tiny_data, monkeypatch
+):
     monkeypatch.setattr(runner, "load_generation_metrics", lambda: None)
     ours = experiment("template-tiny", tiny_run, tiny_data)
     result = runner.run_experiment(ours, tmp_path)
@@ -106,8 +130,9 @@ def test_missing_generation_metrics_leave_cells_not_run(tmp_path, tiny_run,
 
 @pytest.mark.slow
 def test_real_generation_metrics_fill_the_table(tmp_path, tiny_run, tiny_data):
-    ours = experiment("template-tiny", tiny_run, tiny_data,
-                      generation={"per_template": 2, "seed": 3})
+    ours = experiment(
+        "template-tiny", tiny_run, tiny_data, generation={"per_template": 2, "seed": 3}
+    )
     generation = runner.run_experiment(ours, tmp_path)["generation"]
     assert generation["per_template"] == 2 and generation["seed"] == 3
     assert generation["n_generated"] >= 1
@@ -116,8 +141,7 @@ def test_real_generation_metrics_fill_the_table(tmp_path, tiny_run, tiny_data):
 
 
 def test_refuses_a_model_trained_with_other_settings(tmp_path, tiny_run, tiny_data):
-    other = experiment("template-tiny", tiny_run, tiny_data,
-                       overrides={"epochs": 7})
+    other = experiment("template-tiny", tiny_run, tiny_data, overrides={"epochs": 7})
     with pytest.raises(DankError, match=r"epochs=2 \(wanted 7\)"):
         runner.run_experiment(other, tmp_path)
     assert not (tmp_path / "template-tiny.json").exists()
@@ -133,14 +157,17 @@ def test_refuses_a_run_of_another_build(tmp_path, tiny_run, tiny_data):
 
 
 @pytest.mark.slow
-def test_trains_the_missing_variant_then_evaluates(tmp_path, tiny_run, tiny_data,
-                                                   monkeypatch):
+def test_trains_the_missing_variant_then_evaluates(
+    tmp_path, tiny_run, tiny_data, monkeypatch
+):
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     monkeypatch.setattr(runner, "load_generation_metrics", lambda: None)
     image = experiment("image-tiny", run, tiny_data, variant="image")
     assert [kind for kind, _ in runner.plan(image, tmp_path)] == [
-        "language", "evaluate"]  # The copied run has a vision model.
+        "language",
+        "evaluate",
+    ]  # The copied run has a vision model.
     result = runner.run_experiment(image, tmp_path, verbose=0)
     assert (run / "language-image" / constants.MODEL_FILE).is_file()
     assert result["heldout"]["n"] > 0 and result["protocol"]["n_pairs"] >= 1

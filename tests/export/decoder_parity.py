@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dank.export import ort_runner
+from dank.apps.export import ort_runner
 
 
 def logit_error(step_a, step_b, state_a, state_b, tokens, start_id):
@@ -42,14 +42,22 @@ def logit_error(step_a, step_b, state_a, state_b, tokens, start_id):
         start_id: the ``<s>`` token.
     """
     rows, length = tokens.shape
-    inputs = np.concatenate([np.full((rows, 1), start_id, np.int32),
-                             tokens[:, :-1].astype(np.int32)], axis=1)
+    inputs = np.concatenate(
+        [np.full((rows, 1), start_id, np.int32), tokens[:, :-1].astype(np.int32)],
+        axis=1,
+    )
     worst = 0.0
     for t in range(length):
         logits_a, state_a = step_a(inputs[:, t], state_a)
         logits_b, state_b = step_b(inputs[:, t], state_b)
-        worst = max(worst, float(np.abs(np.asarray(logits_a, np.float64)
-                                        - np.asarray(logits_b, np.float64)).max()))
+        worst = max(
+            worst,
+            float(
+                np.abs(
+                    np.asarray(logits_a, np.float64) - np.asarray(logits_b, np.float64)
+                ).max()
+            ),
+        )
     return worst
 
 
@@ -124,8 +132,11 @@ class Decisions:
     def _settle(self, shape, picked=None):
         """Records the last ``top_k``'s position gaps where ``picked`` (indices
         into its output) chose among them."""
-        if self.pending is not None and picked is not None and (
-                shape == self.pending[0]):
+        if (
+            self.pending is not None
+            and picked is not None
+            and (shape == self.pending[0])
+        ):
             near = np.take_along_axis(self.pending[1], picked, axis=-1)
             self.calls.append((near.min(axis=-1), "step"))
         self.pending = None

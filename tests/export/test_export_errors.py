@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from dank import constants
-from dank.errors import DankError
-from dank.export import source
+from dank.apps.export import source
+from dank.core import constants
+from dank.core.errors import DankError
 
 
 def _partial_run(root, files):
@@ -33,8 +33,11 @@ def test_untrained_run_lists_every_missing_model(tmp_path):
     with pytest.raises(DankError) as info:
         source.check_run(run)
     message = str(info.value)
-    for part in ("vision/model.keras", "vision/calibration.json",
-                 "language/model.keras"):
+    for part in (
+        "vision/model.keras",
+        "vision/calibration.json",
+        "language/model.keras",
+    ):
         assert part in message
     assert "dank train vision --run" in message
     assert "dank train language --run" in message
@@ -58,7 +61,7 @@ def test_run_without_vision_model(tmp_path):
 
 
 def test_cli_reports_missing_model_and_writes_nothing(tmp_path, capsys):
-    from dank.cli import main
+    from dank.apps.cli import main
 
     run = _partial_run(tmp_path, BASE + VISION)
     out = tmp_path / "out"
@@ -69,18 +72,33 @@ def test_cli_reports_missing_model_and_writes_nothing(tmp_path, capsys):
 
 
 def test_cli_rejects_bad_decoder_flags(tmp_path, capsys):
-    from dank.cli import main
+    from dank.apps.cli import main
 
     run = _partial_run(tmp_path, BASE + VISION + ["language/model.keras"])
-    code = main(["export", "--run", str(run), "--format", "savedmodel", "--out",
-                 str(tmp_path / "o"), "--decoder", "beam", "--beam", "2", "-n", "3"])
+    code = main(
+        [
+            "export",
+            "--run",
+            str(run),
+            "--format",
+            "savedmodel",
+            "--out",
+            str(tmp_path / "o"),
+            "--decoder",
+            "beam",
+            "--beam",
+            "2",
+            "-n",
+            "3",
+        ]
+    )
     assert code == 2
     assert "num_return" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "onnx"])
 def test_failed_export_keeps_the_old_output(tmp_path, monkeypatch, fmt):
-    from dank.export import onnx, savedmodel
+    from dank.apps.export import onnx, savedmodel
 
     out = tmp_path / "out"
     out.mkdir()

@@ -23,9 +23,9 @@ METHODS = ("greedy", "beam", "diverse", "sample")
 
 @pytest.fixture(scope="module")
 def exported(tiny_run, tmp_path_factory):
+    from dank.apps.export.onnx import export_onnx
+    from dank.apps.export.savedmodel import export_savedmodel
     from dank.decoding import DecodeConfig
-    from dank.export.onnx import export_onnx
-    from dank.export.savedmodel import export_savedmodel
 
     root = tmp_path_factory.mktemp("exported")
     config = DecodeConfig(**DECODE)
@@ -40,7 +40,7 @@ def exported(tiny_run, tmp_path_factory):
 def loaded(exported):
     import tensorflow as tf
 
-    from dank.export.ort_runner import OnnxCascade
+    from dank.apps.export.ort_runner import OnnxCascade
 
     # Parity of the decoders themselves: the raw captions, before the filter.
     return tf.saved_model.load(str(exported["savedmodel"])), OnnxCascade(
@@ -50,7 +50,7 @@ def loaded(exported):
 
 @pytest.fixture(scope="module")
 def parts(tiny_run):
-    from dank.export.source import load_run
+    from dank.apps.export.source import load_run
 
     return load_run(tiny_run)
 
@@ -92,13 +92,13 @@ def test_classifier_probabilities_agree(parts, loaded):
     # The 2048-d embedding is ResNet50's raw pooled output (values up to ~10),
     # where runtimes differ by a few 1e-4 (measured 3e-4); the spec's 1e-4 is
     # for the probabilities above.
-    np.testing.assert_allclose(ort["embedding"], out["embedding"], rtol=1e-3,
-                               atol=1e-3)
+    np.testing.assert_allclose(ort["embedding"], out["embedding"], rtol=1e-3, atol=1e-3)
     np.testing.assert_array_equal(ort["known"], from_pixels["known"].numpy())
 
 
 def _keras_step(captioner):
     """The Keras caption step with numpy in and out (``ort_runner``'s step type)."""
+
     def step(tokens, state):
         logits, state = captioner.step(np.asarray(tokens, np.int32), tuple(state))
         return np.asarray(logits), [np.asarray(s) for s in state]
@@ -125,19 +125,25 @@ def _check_logits(parts, runner, tokens, weights, embedding):
     """``logit_error`` of Keras against ``runner`` along ``tokens`` [B, N, L]."""
     n = tokens.shape[1]
     keras_state = parts.captioner.initial_state(
-        {"template": weights, "image": embedding})
+        {"template": weights, "image": embedding}
+    )
     return logit_error(
-        _keras_step(parts.captioner), runner.step, _rows(keras_state, n),
+        _keras_step(parts.captioner),
+        runner.step,
+        _rows(keras_state, n),
         _rows(runner.initial_state(weights, embedding), n),
-        tokens.reshape(-1, tokens.shape[-1]), runner.ids["start"])
+        tokens.reshape(-1, tokens.shape[-1]),
+        runner.ids["start"],
+    )
 
 
 def _decode_watched(runner, monkeypatch, weights, embedding, seed, config):
     """The runner's raw captions and the ``Decisions`` made for them."""
     decisions = Decisions(len(runner.vocab))
     with decisions.watch(monkeypatch):
-        got = runner.caption(weights, embedding, seed, method=config.method,
-                             num_return=config.num_return)
+        got = runner.caption(
+            weights, embedding, seed, method=config.method, num_return=config.num_return
+        )
     decisions.ranked(got["tokens"], got["scores"])
     return got, decisions
 
@@ -151,13 +157,20 @@ def _noise(logit_error, config):
 def _cascade(parts, config):
     from dank.cascade.module import Cascade
 
-    return Cascade(parts.classifier, parts.captioner, parts.vocab_tokens,
-                   parts.threshold, parts.image_size, config)
+    return Cascade(
+        parts.classifier,
+        parts.captioner,
+        parts.vocab_tokens,
+        parts.threshold,
+        parts.image_size,
+        config,
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_captions_agree_wherever_the_choice_was_clear(parts, loaded, exported,
-                                                      monkeypatch, method):
+def test_captions_agree_wherever_the_choice_was_clear(
+    parts, loaded, exported, monkeypatch, method
+):
     """Keras (the cascade in-process), SavedModel and onnxruntime: the same
     logits at every step, and the same tokens for every input whose choices
     all had a margin above the runtimes' noise (``decoder_parity``).
@@ -165,7 +178,7 @@ def test_captions_agree_wherever_the_choice_was_clear(parts, loaded, exported,
     Sampled decoders match too: the runner reimplements the decoders' own
     integer-hash random stream instead of TensorFlow's stateless RNG.
     """
-    from dank.export.savedmodel import method_config
+    from dank.apps.export.savedmodel import method_config
 
     saved, runner = loaded
     config = method_config(exported["config"], method)
@@ -174,27 +187,33 @@ def test_captions_agree_wherever_the_choice_was_clear(parts, loaded, exported,
     compared = 0
     for seed in (0, 977):
         seed_pair = np.array([seed, 0], np.int32)
-        want = cascade.caption(weights, embedding, np.ones(len(weights), bool),
-                               seed_pair)
+        want = cascade.caption(
+            weights, embedding, np.ones(len(weights), bool), seed_pair
+        )
         want = {k: v.numpy() for k, v in want.items()}
         got_saved = getattr(saved, f"caption_{method}")(weights, embedding, seed_pair)
-        got_ort, decisions = _decode_watched(runner, monkeypatch, weights,
-                                             embedding, seed, config)
+        got_ort, decisions = _decode_watched(
+            runner, monkeypatch, weights, embedding, seed, config
+        )
         assert (want["tokens"] > 0).any()
         # The model: the same logits along Keras's captions, step by step.
         error = _check_logits(parts, runner, want["tokens"], weights, embedding)
         assert error <= LOGIT_TOL
         # The decoders: the same captions wherever no choice was a near tie.
         clear = decisions.clear(len(weights), _noise(error, config))
-        for name, tokens in (("SavedModel", got_saved["tokens"].numpy()),
-                             ("onnxruntime", got_ort["tokens"])):
+        for name, tokens in (
+            ("SavedModel", got_saved["tokens"].numpy()),
+            ("onnxruntime", got_ort["tokens"]),
+        ):
             bad = disagreements(want["tokens"], tokens, clear)
             assert not bad.size, f"{name} differs from Keras for inputs {bad}"
         compared += clear.sum()
         assert got_ort["top"][clear].tolist() == [
-            [t.decode() for t in row] for row in want["top"][clear]]
-        np.testing.assert_allclose(got_ort["scores"][clear], want["scores"][clear],
-                                   rtol=1e-4, atol=1e-4)
+            [t.decode() for t in row] for row in want["top"][clear]
+        ]
+        np.testing.assert_allclose(
+            got_ort["scores"][clear], want["scores"][clear], rtol=1e-4, atol=1e-4
+        )
     # Not a vacuous check: a good share of inputs is compared. (The paper's
     # diverse beam has the most near ties here: it draws from the tiny model's
     # top 100 of 121 words, whose log-probabilities are often a few 1e-6 apart;
@@ -210,34 +229,40 @@ def _perturbed(folder, target, factor):
     import onnx
     from onnx import numpy_helper
 
-    from dank.export.ort_runner import OnnxCascade
+    from dank.apps.export.ort_runner import OnnxCascade
 
     shutil.copytree(folder, target)
     model = onnx.load(str(target / "caption_step.onnx"))
-    largest = max((t for t in model.graph.initializer if t.data_type == 1),
-                  key=lambda t: np.prod(t.dims))
-    largest.CopyFrom(numpy_helper.from_array(
-        numpy_helper.to_array(largest) * np.float32(factor), largest.name))
+    largest = max(
+        (t for t in model.graph.initializer if t.data_type == 1),
+        key=lambda t: np.prod(t.dims),
+    )
+    largest.CopyFrom(
+        numpy_helper.from_array(
+            numpy_helper.to_array(largest) * np.float32(factor), largest.name
+        )
+    )
     onnx.save(model, str(target / "caption_step.onnx"))
     return OnnxCascade(target, no_filter=True)
 
 
-def test_parity_check_fails_when_an_onnx_weight_is_perturbed(parts, exported,
-                                                             monkeypatch, tmp_path):
+def test_parity_check_fails_when_an_onnx_weight_is_perturbed(
+    parts, exported, monkeypatch, tmp_path
+):
     """The check above can fail: a weight 1% off fails the logits, one 30% off
     (enough to change sampled words) fails the tokens too."""
-    from dank.export.savedmodel import method_config
+    from dank.apps.export.savedmodel import method_config
 
     config = method_config(exported["config"], "sample")
     weights, embedding = _conditions(parts)
     want = _cascade(parts, config).caption(
-        weights, embedding, np.ones(len(weights), bool), np.array([0, 0], np.int32))
+        weights, embedding, np.ones(len(weights), bool), np.array([0, 0], np.int32)
+    )
     tokens = want["tokens"].numpy()
     slightly = _perturbed(exported["onnx"], tmp_path / "slightly", 1.01)
     assert _check_logits(parts, slightly, tokens, weights, embedding) > 10 * LOGIT_TOL
     runner = _perturbed(exported["onnx"], tmp_path / "badly", 1.3)
-    got, decisions = _decode_watched(runner, monkeypatch, weights, embedding, 0,
-                                     config)
+    got, decisions = _decode_watched(runner, monkeypatch, weights, embedding, 0, config)
     clear = decisions.clear(len(weights), _noise(LOGIT_TOL, config))
     assert disagreements(tokens, got["tokens"], clear).size > 0
 
@@ -255,10 +280,16 @@ def test_generate_and_caption_template_agree(parts, loaded, exported, monkeypatc
     assert error <= LOGIT_TOL
     noise, clear_total = _noise(error, exported["config"]), 0
     for want, run, n in (
-        (saved.generate(np.array(jpegs, object), seed),
-         lambda: runner.generate(_pixels(parts, jpegs), seed=5), len(jpegs)),
-        (saved.caption_template(ids, seed),
-         lambda: runner.caption_template(ids, seed=5), len(ids)),
+        (
+            saved.generate(np.array(jpegs, object), seed),
+            lambda: runner.generate(_pixels(parts, jpegs), seed=5),
+            len(jpegs),
+        ),
+        (
+            saved.caption_template(ids, seed),
+            lambda: runner.caption_template(ids, seed=5),
+            len(ids),
+        ),
     ):
         decisions = Decisions(len(runner.vocab))
         with decisions.watch(monkeypatch):  # The template pick is a choice too.
@@ -276,7 +307,9 @@ def test_every_onnx_file_loads_and_runs(exported):
 
     files = sorted(exported["onnx"].glob("*.onnx"))
     assert [f.name for f in files] == [
-        "caption_init.onnx", "caption_step.onnx", "classifier.onnx"
+        "caption_init.onnx",
+        "caption_step.onnx",
+        "classifier.onnx",
     ]
     for path in files:
         model = onnx.load(str(path))
@@ -307,8 +340,9 @@ print(json.dumps({{
     "top": cap["top"].shape.as_list(), "signatures": sorted(m.signatures),
 }}))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, cwd="/")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd="/"
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["dank"] is False
@@ -333,8 +367,9 @@ heavy = [k for k in ("tensorflow", "keras", "dank") if k in sys.modules]
 print(json.dumps({"heavy": heavy, "terms": len(m.safety.terms),
                   "top": [list(map(str, r)) for r in out["top"]]}))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, cwd=folder)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=folder
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
@@ -349,7 +384,7 @@ def test_runner_never_returns_a_flagged_caption(exported, parts, caplog, method)
     generate`: here the tiny model's favourite word stands in for a slur."""
     from collections import Counter
 
-    from dank.export.ort_runner import OnnxCascade, split_top_bottom
+    from dank.apps.export.ort_runner import OnnxCascade, split_top_bottom
     from dank.safety.filter import SafetyFilter
 
     ids = np.arange(len(parts.catalogue))
@@ -359,7 +394,8 @@ def test_runner_never_returns_a_flagged_caption(exported, parts, caplog, method)
     assert "safety filter OFF" in caplog.text
     before = raw.caption_template(ids, **settings)
     words = Counter(
-        w for t, b in zip(before["top"].ravel(), before["bottom"].ravel())
+        w
+        for t, b in zip(before["top"].ravel(), before["bottom"].ravel())
         for w in f"{t} {b}".split()
     )
     banned = words.most_common(1)[0][0]
@@ -371,8 +407,10 @@ def test_runner_never_returns_a_flagged_caption(exported, parts, caplog, method)
         for row, found in enumerate(after["found"])
         for slot in range(found)
     ]
-    assert any(runner.safety.is_flagged(t, b) for t, b in zip(
-        before["top"].ravel(), before["bottom"].ravel()))
+    assert any(
+        runner.safety.is_flagged(t, b)
+        for t, b in zip(before["top"].ravel(), before["bottom"].ravel())
+    )
     assert shown and not any(runner.safety.is_flagged(t, b) for t, b in shown)
     assert len(set(shown)) == len(shown)  # Distinct, as dank generate's.
     # The tokens returned are those of the captions returned.

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from decoder_parity import Decisions, disagreements, noise_margins
 
-from dank import constants
-from dank.export import ort_runner
+from dank.apps.export import ort_runner
+from dank.core import constants
 
 VOCAB = 14
 IDS = {"pad": 0, "unk": 1, "start": 2, "end": 3, "sep": 4, "emp": 5}
@@ -77,8 +77,15 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("settings", "seed"), CASES, ids=lambda c: "-".join(
-    f"{k}={v}" for k, v in c.items()) if isinstance(c, dict) else f"seed={c}")
+@pytest.mark.parametrize(
+    ("settings", "seed"),
+    CASES,
+    ids=lambda c: (
+        "-".join(f"{k}={v}" for k, v in c.items())
+        if isinstance(c, dict)
+        else f"seed={c}"
+    ),
+)
 def test_numpy_decoders_match_tensorflow(settings, seed, monkeypatch):
     import dataclasses
 
@@ -98,8 +105,9 @@ def test_numpy_decoders_match_tensorflow(settings, seed, monkeypatch):
     assert clear.sum() >= 2
     assert not disagreements(want.tokens.numpy(), got.tokens, clear).size
     np.testing.assert_array_equal(got.lengths[clear], want.lengths.numpy()[clear])
-    np.testing.assert_allclose(got.scores[clear], want.scores.numpy()[clear],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        got.scores[clear], want.scores.numpy()[clear], rtol=1e-5, atol=1e-5
+    )
     # The fake model writes real captions: several tokens, ``</s>`` included.
     assert (got.lengths >= 3).any() and (got.tokens == constants.END_ID).any()
 
@@ -117,12 +125,15 @@ def test_split_top_bottom_matches_tensorflow():
     from dank.decoding.strings import split_top_bottom
 
     vocab = [*constants.SPECIAL_TOKENS, "wait", ".", "(", "me", ")", "yes"]
-    tokens = np.array([
-        [6, 7, 7, 4, 8, 9, 10, 3, 11],
-        [11, 5, 4, 11, 4, 6, 3, 0, 0],
-        [5, 4, 6, 11, 3, 11, 11, 0, 0],
-        [6, 11, 11, 11, 11, 11, 11, 11, 11],
-    ], np.int32)
+    tokens = np.array(
+        [
+            [6, 7, 7, 4, 8, 9, 10, 3, 11],
+            [11, 5, 4, 11, 4, 6, 3, 0, 0],
+            [5, 4, 6, 11, 3, 11, 11, 0, 0],
+            [6, 11, 11, 11, 11, 11, 11, 11, 11],
+        ],
+        np.int32,
+    )
     want_top, want_bottom = split_top_bottom(tokens, vocab)
     top, bottom = ort_runner.split_top_bottom(tokens, vocab, IDS)
     assert list(top) == [t.decode() for t in want_top.numpy()]
@@ -132,12 +143,11 @@ def test_split_top_bottom_matches_tensorflow():
 
 def test_runner_imports_neither_tensorflow_nor_keras():
     code = (
-        "import sys; import dank.export.ort_runner; "
+        "import sys; import dank.apps.export.ort_runner; "
         "bad = [m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -145,10 +155,20 @@ class FakeCascade(ort_runner.OnnxCascade):
     """``OnnxCascade`` over the fake step model instead of ONNX sessions."""
 
     def __init__(self, no_filter=False):  # No export folder to read.
-        self.manifest = {"decode_config": dict(
-            method="sample", max_len=8, num_return=3, temperature=1.0, top_k=0,
-            top_p=1.0, suppress_unk=True, length_penalty=0.0, beam_size=3,
-            top_words=100)}
+        self.manifest = {
+            "decode_config": dict(
+                method="sample",
+                max_len=8,
+                num_return=3,
+                temperature=1.0,
+                top_k=0,
+                top_p=1.0,
+                suppress_unk=True,
+                length_penalty=0.0,
+                beam_size=3,
+                top_words=100,
+            )
+        }
         self.ids = IDS
         self.vocab = [*constants.SPECIAL_TOKENS] + [f"w{i}" for i in range(6, VOCAB)]
         self.safety = None if no_filter else ort_runner.default_filter()
@@ -168,23 +188,31 @@ def test_runner_resamples_flagged_captions(method):
 
     raw = FakeCascade(no_filter=True).caption(None, None, seed=5, method=method)
     assert list(raw["found"]) == [3, 3, 3]
-    words = Counter(w for t, b in zip(raw["top"].ravel(), raw["bottom"].ravel())
-                    for w in f"{t} {b}".split())
+    words = Counter(
+        w
+        for t, b in zip(raw["top"].ravel(), raw["bottom"].ravel())
+        for w in f"{t} {b}".split()
+    )
     banned = SafetyFilter([("profanity", words.most_common(1)[0][0])])
     runner = FakeCascade()
     runner.safety = banned  # A forced lexicon hit on the model's favourite word.
     got = runner.caption(None, None, seed=5, method=method)
-    shown = [(got["top"][r, s], got["bottom"][r, s])
-             for r in range(3) for s in range(got["found"][r])]
-    assert any(banned.is_flagged(t, b) for t, b in zip(raw["top"].ravel(),
-                                                       raw["bottom"].ravel()))
+    shown = [
+        (got["top"][r, s], got["bottom"][r, s])
+        for r in range(3)
+        for s in range(got["found"][r])
+    ]
+    assert any(
+        banned.is_flagged(t, b)
+        for t, b in zip(raw["top"].ravel(), raw["bottom"].ravel())
+    )
     assert shown and not any(banned.is_flagged(t, b) for t, b in shown)
     # Slots past ``found`` are empty; tokens and text agree in the others.
     top, bottom = ort_runner.split_top_bottom(got["tokens"], runner.vocab, IDS)
     np.testing.assert_array_equal(top, got["top"])
     np.testing.assert_array_equal(bottom, got["bottom"])
     for r in range(3):
-        assert np.all(got["scores"][r, got["found"][r]:] == -np.inf)
+        assert np.all(got["scores"][r, got["found"][r] :] == -np.inf)
     # The same seed gives the same captions.
     again = runner.caption(None, None, seed=5, method=method)
     np.testing.assert_array_equal(again["tokens"], got["tokens"])
@@ -210,6 +238,7 @@ def test_parity_check_excuses_near_ties_and_nothing_else(monkeypatch):
             logits = logits.copy()
             logits[:, word] += np.float32(delta)
             return logits, state
+
         return step
 
     decisions = Decisions(VOCAB)

@@ -16,12 +16,12 @@ import textwrap
 
 import pytest
 
-from dank import constants
+from dank.apps.cli.data import format_summary
+from dank.core import constants
+from dank.core.errors import DankError
 from dank.data import publish
 from dank.data.build import build_dataset
-from dank.data.cli import format_summary
 from dank.data.synthetic import make_source
-from dank.errors import DankError
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,11 @@ import pytest
 from fuzz_cases import WRITABLE, encode, png_header
 from PIL import Image
 
-from dank import images
-from dank.cascade.cli import output_stems
+from dank.apps.cli.cascade import output_stems
 from dank.cascade.inputs import expand_paths, load_inputs
-from dank.errors import DankError
-from dank.io import write_bytes
+from dank.core import images
+from dank.core.errors import DankError
+from dank.core.io import write_bytes
 
 
 def _png(path, colour=(200, 30, 30), size=(40, 30)):
@@ -126,7 +126,7 @@ class _Stdin:
 
 
 def test_stdin_is_capped_at_the_upload_limit(monkeypatch, tmp_path):
-    from dank.serve.config import ServeConfig
+    from dank.apps.serve.config import ServeConfig
 
     assert ServeConfig().max_upload_bytes == images.MAX_UPLOAD_BYTES
     with open("/dev/zero", "rb") as zeros:

@@ -12,7 +12,7 @@ import pytest
 from fuzz_cases import encode
 from PIL import Image
 
-from dank import cli
+from dank.apps import cli
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from dank.serve.app import make_server
-from dank.serve.checks import ApiError, client_key, parse_form
-from dank.serve.client import Client, multipart
-from dank.serve.config import ServeConfig
+from dank.apps.serve.app import make_server
+from dank.apps.serve.checks import ApiError, client_key, parse_form
+from dank.apps.serve.client import Client, multipart
+from dank.apps.serve.config import ServeConfig
 
 
 @pytest.fixture()
@@ -55,14 +55,18 @@ def exchange(server, head, body=b""):
 
 
 def post_head(length, ctype="multipart/form-data; boundary=b", extra=""):
-    return (f"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
-            f"Content-Length: {length}\r\n{extra}\r\n").encode()
+    return (
+        f"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {length}\r\n{extra}\r\n"
+    ).encode()
 
 
 def part_bomb(parts):
     """A form of ``parts`` empty fields: 51 bytes each, 146k fit in 7.6 MB."""
-    return (b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n\r\n' * parts
-            + b"--b--\r\n")
+    return (
+        b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n\r\n' * parts
+        + b"--b--\r\n"
+    )
 
 
 def test_a_form_of_146k_parts_is_refused_before_parsing(serve):
@@ -74,13 +78,19 @@ def test_a_form_of_146k_parts_is_refused_before_parsing(serve):
     assert "146,000 parts" in answer["error"]["message"]
 
 
-@pytest.mark.parametrize("body,code", [
-    (b'--b\r\nContent-Disposition: form-data; name="x"\r\n'
-     + b"X-Pad: aaaaaaaaaaaaaaaaaaaaaa\r\n" * 1000 + b"\r\nv\r\n--b--\r\n",
-     "bad_form"),
-    (b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nv\r\n', "bad_form"),
-    (part_bomb(17), "too_many_parts"),
-])
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        (
+            b'--b\r\nContent-Disposition: form-data; name="x"\r\n'
+            + b"X-Pad: aaaaaaaaaaaaaaaaaaaaaa\r\n" * 1000
+            + b"\r\nv\r\n--b--\r\n",
+            "bad_form",
+        ),
+        (b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nv\r\n', "bad_form"),
+        (part_bomb(17), "too_many_parts"),
+    ],
+)
 def test_parse_form_bounds_headers_and_parts(body, code):
     with pytest.raises(ApiError) as caught:
         parse_form("multipart/form-data; boundary=b", body)
@@ -88,18 +98,22 @@ def test_parse_form_bounds_headers_and_parts(body, code):
 
 
 def test_parse_form_keeps_what_a_browser_sends():
-    ctype, body = multipart({"n": "2", "seed": "7"},
-                            [("image", "çà va.png", "image/png", b"\r\n--b\r\n")])
+    ctype, body = multipart(
+        {"n": "2", "seed": "7"}, [("image", "çà va.png", "image/png", b"\r\n--b\r\n")]
+    )
     assert parse_form(ctype, body) == (
-        {"n": "2", "seed": "7"}, {"image": ("çà va.png", "image/png", b"\r\n--b\r\n")})
-    no_headers = b"--b\r\n\r\nx\r\n--b\r\nContent-Disposition: form-data; name=n" \
-                 b"\r\n\r\n3\r\n--b--\r\n"
-    assert parse_form("multipart/form-data; boundary=b", no_headers) == ({"n": "3"},
-                                                                         {})
+        {"n": "2", "seed": "7"},
+        {"image": ("çà va.png", "image/png", b"\r\n--b\r\n")},
+    )
+    no_headers = (
+        b"--b\r\n\r\nx\r\n--b\r\nContent-Disposition: form-data; name=n"
+        b"\r\n\r\n3\r\n--b--\r\n"
+    )
+    assert parse_form("multipart/form-data; boundary=b", no_headers) == ({"n": "3"}, {})
 
 
 def test_openapi_documents_the_413_answers_and_the_formats(serve):
-    from dank.images import FORMATS
+    from dank.core.images import FORMATS
 
     server = serve(max_form_parts=9)
     post = Client(server.url).get("/openapi.json").json()["paths"]["/api/generate"]
@@ -122,8 +136,9 @@ def test_too_large_names_the_size_and_the_limit(serve):
 
 def test_a_rate_limited_20mb_upload_gets_a_clean_429(serve):
     server = serve(rate_burst=1, rate_per_minute=0.5)
-    spend = Client(server.url).request("POST", "/api/generate", b"{}",
-                                       {"Content-Type": "application/json"})
+    spend = Client(server.url).request(
+        "POST", "/api/generate", b"{}", {"Content-Type": "application/json"}
+    )
     assert spend.status == 400  # The bucket's only token, spent.
     body = bytes(20_000_000)  # Over the 8 MiB limit too: the 429 comes first.
     status, headers, answer = exchange(server, post_head(len(body)), body)
@@ -149,8 +164,7 @@ def test_options_lists_the_allowed_methods(serve):
 def test_client_key_trusts_forwarded_for_only_from_trusted_proxies():
     import ipaddress
 
-    proxies = (ipaddress.ip_network("127.0.0.1/32"),
-               ipaddress.ip_network("10.0.0.0/8"))
+    proxies = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("10.0.0.0/8"))
     assert client_key("127.0.0.1") == client_key("127.0.0.1", "1.2.3.4")
     assert client_key("127.0.0.1", "1.2.3.4") == "127.0.0.1"  # Not configured.
     assert client_key("192.0.2.9", "1.2.3.4", proxies) == "192.0.2.9"  # Untrusted.
@@ -167,21 +181,29 @@ def test_rate_limit_buckets_follow_the_forwarded_client(serve):
     client = Client(server.url)
 
     def status(forwarded):
-        return client.request("POST", "/api/generate", b"{}", {
-            "Content-Type": "application/json", "X-Forwarded-For": forwarded}).status
+        return client.request(
+            "POST",
+            "/api/generate",
+            b"{}",
+            {"Content-Type": "application/json", "X-Forwarded-For": forwarded},
+        ).status
 
-    assert [status("198.51.100.1"), status("198.51.100.1"),
-            status("198.51.100.2")] == [400, 429, 400]
+    assert [status("198.51.100.1"), status("198.51.100.1"), status("198.51.100.2")] == [
+        400,
+        429,
+        400,
+    ]
 
 
 def test_trust_proxy_flag():
-    from dank.cli import build_parser
-    from dank.errors import DankError
-    from dank.serve.cli import config_from_args
+    from dank.apps.cli import build_parser
+    from dank.apps.cli.serve import config_from_args
+    from dank.core.errors import DankError
 
     parse = build_parser().parse_args
-    config = config_from_args(parse(["serve", "--trust-proxy", "127.0.0.1",
-                                     "--trust-proxy", "10.0.0.0/8"]))
+    config = config_from_args(
+        parse(["serve", "--trust-proxy", "127.0.0.1", "--trust-proxy", "10.0.0.0/8"])
+    )
     assert config.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
     assert config_from_args(parse(["serve"])).trusted_proxies == ()
     with pytest.raises(DankError, match="--trust-proxy 'proxy.example'"):

@@ -199,7 +199,7 @@ def test_crawl_reports_missing_post_and_image_and_duplicates(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "dank.scrape",
+                "dank.apps.scrape",
                 "imgflip",
                 "--base-url",
                 base,

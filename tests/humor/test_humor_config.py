@@ -2,8 +2,8 @@
 
 import pytest
 
-from dank.errors import DankError
-from dank.humor.config import PRESETS, TARGETS, HumorConfig, preset
+from dank.core.errors import DankError
+from dank.models.humor.config import PRESETS, TARGETS, HumorConfig, preset
 
 
 def test_presets_valid_and_round_trip():

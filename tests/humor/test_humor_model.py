@@ -5,8 +5,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from dank.humor.config import PRESETS  # noqa: E402
-from dank.humor.model import MaskedPooling, build_humor_model  # noqa: E402
+from dank.models.humor.config import PRESETS  # noqa: E402
+from dank.models.humor.model import MaskedPooling, build_humor_model  # noqa: E402
 
 TOKENS = np.array([[2, 7, 8, 3, 0, 0], [2, 9, 3, 0, 0, 0]], dtype="int32")
 

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from dank import cli
-from dank.humor.config import HUMOR_DIR
+from dank.apps import cli
+from dank.models.humor.config import HUMOR_DIR
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_training_loss_falls(run):
 
 
 def test_scorer_is_deterministic_and_template_aware(run):
-    from dank.humor import HumorScorer, rerank
+    from dank.models.humor import HumorScorer, rerank
 
     scorer = HumorScorer.load(run)
     captions = [("finally finished homework", "first try"), ("beep boop", "tax")]
@@ -120,12 +120,13 @@ def test_bad_target_and_missing_ratings(run, tiny_data, capsys):
         cli.main(["train", "humor", "--data", str(tiny_data), "--target", "likes"])
 
 
-def test_votes_come_from_the_records_not_a_second_read(tiny_data, tiny_source,
-                                                       monkeypatch):
+def test_votes_come_from_the_records_not_a_second_read(
+    tiny_data, tiny_source, monkeypatch
+):
     from dank.data.pipeline import load_catalogue
-    from dank.humor import examples as ex
-    from dank.humor.config import preset
-    from dank.humor.train import train_humor
+    from dank.models.humor import examples as ex
+    from dank.models.humor.config import preset
+    from dank.models.humor.train import train_humor
 
     assert ex.stores_votes(tiny_data)
     joined = ex.load_examples(

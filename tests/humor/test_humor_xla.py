@@ -3,15 +3,17 @@
 import keras
 import numpy as np
 
-from dank.humor.config import preset
-from dank.humor.model import build_humor_model
+from dank.models.humor.config import preset
+from dank.models.humor.model import build_humor_model
 
 
 def test_training_steps_under_xla_match_graph_mode():
     config = preset("tiny", dropout=0.0)
     rng = np.random.default_rng(0)
-    x = {"tokens": rng.integers(1, 30, (16, config.max_len)).astype("int32"),
-         "label": rng.integers(0, 4, 16).astype("int32")}
+    x = {
+        "tokens": rng.integers(1, 30, (16, config.max_len)).astype("int32"),
+        "label": rng.integers(0, 4, 16).astype("int32"),
+    }
     y = rng.normal(size=16).astype("float32")
     keras.utils.set_random_seed(0)
     reference = build_humor_model(config, 30, 4)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dank.errors import DankError
-from dank.humor.rerank import NoveltyIndex, rerank
+from dank.core.errors import DankError
+from dank.models.humor.rerank import NoveltyIndex, rerank
 from dank.safety import default_filter
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dank.humor import targets
-from dank.humor.metrics import spearman
+from dank.models.humor import targets
+from dank.models.humor.metrics import spearman
 
 
 def test_percentile_is_within_template():

@@ -9,10 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from dank import constants
-from dank.errors import DankError
-from dank.language.config import PRESETS
-from dank.language.train import caption_batches, train_language
+from dank.core import constants
+from dank.core.errors import DankError
+from dank.models.language.config import PRESETS
+from dank.models.language.train import caption_batches, train_language
 
 TINY = PRESETS["tiny"]
 
@@ -49,8 +49,8 @@ def trained_run(tiny_data, tmp_path_factory):
 
 def test_training_writes_model_metrics_and_logs(trained_run, tiny_data):
     from dank.data.pipeline import load_captions, load_vocab
-    from dank.language.load import load_caption_model
-    from dank.language.perplexity import evaluate_captions
+    from dank.models.language.load import load_caption_model
+    from dank.models.language.perplexity import evaluate_captions
 
     run, metrics = trained_run
     out = run / constants.LANGUAGE_DIR
@@ -73,7 +73,7 @@ def test_training_writes_model_metrics_and_logs(trained_run, tiny_data):
 
 def test_evaluate_captions_csv_counts_unknown_templates(trained_run, tmp_path):
     from dank.data.catalogue import Catalogue
-    from dank.language.evaluate import evaluate_csv
+    from dank.metrics.captions import evaluate_csv
 
     run, _ = trained_run
     catalogue = Catalogue.load(run / constants.CATALOGUE_FILE)
@@ -113,9 +113,13 @@ def test_killed_run_resumes_from_its_last_epoch(tiny_data, tmp_path):
 
 
 def test_batches_shift_targets_and_weight_by_upvotes(tiny_data):
-    x, y, w = next(iter(caption_batches(
-        tiny_data, "train", TINY.replace(weight_by_upvotes=True), shuffle=False
-    )))
+    x, y, w = next(
+        iter(
+            caption_batches(
+                tiny_data, "train", TINY.replace(weight_by_upvotes=True), shuffle=False
+            )
+        )
+    )
     tokens = np.asarray(x["tokens"])
     assert np.all(tokens[:, 0] == constants.START_ID)
     np.testing.assert_array_equal(tokens[:, 1:], np.asarray(y)[:, :-1])
@@ -124,8 +128,8 @@ def test_batches_shift_targets_and_weight_by_upvotes(tiny_data):
 
 def _fake_vision(run, data, size=16):
     """A stand-in vision model with the real one's interface."""
+    from dank.core.run import prepare_run
     from dank.data.pipeline import load_catalogue
-    from dank.run import prepare_run
 
     out = prepare_run(run, data, constants.VISION_DIR, {"image_size": size})
     pixels = keras.Input((size, size, 3))
@@ -139,20 +143,22 @@ def _fake_vision(run, data, size=16):
 
 def test_image_variants_need_a_vision_model(tiny_data, tmp_path):
     with pytest.raises(DankError, match="train vision"):
-        train_language(tiny_data, tmp_path / "run", TINY.replace(variant="image"),
-                       verbose=0)
+        train_language(
+            tiny_data, tmp_path / "run", TINY.replace(variant="image"), verbose=0
+        )
 
 
 @pytest.mark.parametrize(
     "variant", ["label_average", pytest.param("attention", marks=pytest.mark.slow)]
 )
 def test_image_variants_train_with_template_features(variant, tiny_data, tmp_path):
-    from dank.language.load import load_caption_model
+    from dank.models.language.load import load_caption_model
 
     run = tmp_path / "run"
     _fake_vision(run, tiny_data)
-    metrics = train_language(tiny_data, run, TINY.replace(variant=variant, epochs=1),
-                             verbose=0)
+    metrics = train_language(
+        tiny_data, run, TINY.replace(variant=variant, epochs=1), verbose=0
+    )
     assert metrics["variant"] == variant and metrics["test"]["perplexity"] > 1
     table = np.asarray(load_caption_model(run, variant=variant).template_images)
     assert table.shape[1] == 2048 and np.all(np.abs(table).sum(axis=1) > 0)
@@ -163,10 +169,29 @@ def test_cli_mirrored_on_two_logical_cpus(tiny_data, tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run(
-        [sys.executable, "-m", "dank", "train", "language", "--preset", "tiny",
-         "--data", str(tiny_data), "--run", str(run), "--epochs", "1",
-         "--strategy", "mirrored", "--logical-cpus", "2"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "dank",
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tiny_data),
+            "--run",
+            str(run),
+            "--epochs",
+            "1",
+            "--strategy",
+            "mirrored",
+            "--logical-cpus",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test perplexity" in proc.stdout
@@ -175,8 +200,18 @@ def test_cli_mirrored_on_two_logical_cpus(tiny_data, tmp_path):
 
 
 def test_cli_reports_a_missing_data_build(tmp_path):
-    from dank.cli import main
+    from dank.apps.cli import main
 
-    code = main(["train", "language", "--preset", "tiny", "--data",
-                 str(tmp_path / "nope"), "--run", str(tmp_path / "run")])
+    code = main(
+        [
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tmp_path / "nope"),
+            "--run",
+            str(tmp_path / "run"),
+        ]
+    )
     assert code == 2

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keras import ops  # noqa: E402
 
-from dank.language.lstm import ConditionedLSTM  # noqa: E402
+from dank.models.language.lstm import ConditionedLSTM  # noqa: E402
 
 B, T, D, U, C = 3, 5, 6, 4, 7
 
@@ -30,8 +30,13 @@ def _model(layer):
 @pytest.mark.parametrize("conditioning", ["init", "input", "both"])
 def test_config_round_trip(conditioning):
     layer = ConditionedLSTM(
-        U, num_layers=2, conditioning=conditioning, condition_dim=C, dropout=0.3,
-        init_scale=0.08, name="lstm",
+        U,
+        num_layers=2,
+        conditioning=conditioning,
+        condition_dim=C,
+        dropout=0.3,
+        init_scale=0.08,
+        name="lstm",
     )
     clone = ConditionedLSTM.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
@@ -46,8 +51,9 @@ def test_keras_save_load(tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(loaded.predict([x, cond], verbose=0), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict([x, cond], verbose=0), expected, rtol=1e-5, atol=1e-6
+    )
     # The conditioning really matters: another condition gives other outputs.
     other = model.predict([x, cond[::-1]], verbose=0)
     assert not np.allclose(other, expected)
@@ -55,8 +61,9 @@ def test_keras_save_load(tmp_path):
 
 @pytest.mark.parametrize("unroll", [False, True])
 def test_jit_compile_forward(unroll):
-    layer = ConditionedLSTM(U, num_layers=2, conditioning="input", condition_dim=C,
-                            unroll=unroll)
+    layer = ConditionedLSTM(
+        U, num_layers=2, conditioning="input", condition_dim=C, unroll=unroll
+    )
     model = _model(layer)
     x, cond = _inputs()
     eager = np.asarray(model([x, cond]))
@@ -90,16 +97,21 @@ def test_masked_steps_keep_state_and_match_keras():
     out, (h, _) = layer(x, mask=mask, return_state=True)
     out = np.asarray(out)
     np.testing.assert_allclose(np.asarray(h), np.asarray(ref_h), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out[mask], np.asarray(ref_out)[mask], rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out[mask], np.asarray(ref_out)[mask], rtol=1e-5, atol=1e-6
+    )
     assert np.all(out[~mask] == 0)
 
 
 @pytest.mark.parametrize("conditioning", ["none", "init", "input", "both"])
 def test_step_matches_sequence(conditioning):
     x, cond = _inputs(3)
-    layer = ConditionedLSTM(U, num_layers=2, conditioning=conditioning,
-                            condition_dim=0 if conditioning == "none" else C)
+    layer = ConditionedLSTM(
+        U,
+        num_layers=2,
+        conditioning=conditioning,
+        condition_dim=0 if conditioning == "none" else C,
+    )
     condition = None if conditioning == "none" else cond
     full = np.asarray(layer(x, condition=condition))
     state = layer.initial_state(condition, batch_size=B)
@@ -111,8 +123,9 @@ def test_step_matches_sequence(conditioning):
 
 def test_dropout_only_in_training():
     x, cond = _inputs(4)
-    layer = ConditionedLSTM(U, conditioning="init", condition_dim=C, dropout=0.5,
-                            seed=1)
+    layer = ConditionedLSTM(
+        U, conditioning="init", condition_dim=C, dropout=0.5, seed=1
+    )
     a = np.asarray(layer(x, condition=cond, training=False))
     b = np.asarray(layer(x, condition=cond, training=False))
     c = np.asarray(layer(x, condition=cond, training=True))

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dank.constants import START_ID
-from dank.language.config import PRESETS, VARIANTS
-from dank.language.models import CaptionModel
+from dank.core.constants import START_ID
+from dank.models.language.config import PRESETS, VARIANTS
+from dank.models.language.models import CaptionModel
 
 V, N = 40, 5
 LABELS = [[7, 8], [9], [], [10, 11, 12, 13, 14, 15], [16]]
@@ -38,8 +38,9 @@ def test_step_reproduces_teacher_forcing(variant):
         assert [s.shape for s in new_state] == [s.shape for s in state]
         state = new_state
         valid = INPUTS["tokens"][:, t] != 0
-        np.testing.assert_allclose(np.asarray(step_logits)[valid], logits[valid, t],
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            np.asarray(step_logits)[valid], logits[valid, t], rtol=1e-4, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -49,12 +50,14 @@ def test_save_load_and_config(variant, tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(np.asarray(loaded(INPUTS)), expected, rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(loaded(INPUTS)), expected, rtol=1e-5, atol=1e-6
+    )
     assert loaded.get_config()["config"] == model.get_config()["config"]
     if variant != "template":  # The image table travels with the model.
-        np.testing.assert_array_equal(np.asarray(loaded.template_images),
-                                      np.asarray(model.template_images))
+        np.testing.assert_array_equal(
+            np.asarray(loaded.template_images), np.asarray(model.template_images)
+        )
 
 
 @pytest.mark.parametrize("variant", ["template", "attention"])
@@ -77,12 +80,14 @@ def test_tied_embeddings_score_against_the_word_embedding(variant, tmp_path):
     assert changed.tolist() == [5]
     model.save(tmp_path / "tied.keras")
     loaded = keras.saving.load_model(tmp_path / "tied.keras")
-    np.testing.assert_allclose(np.asarray(loaded(INPUTS)), np.asarray(model(INPUTS)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(loaded(INPUTS)), np.asarray(model(INPUTS)), rtol=1e-5, atol=1e-6
+    )
     state = model.initial_state(model.condition_for_labels(INPUTS["label"]))
     step_logits, _ = model.step(INPUTS["tokens"][:, 0], state)
-    np.testing.assert_allclose(np.asarray(step_logits), np.asarray(model(INPUTS))[:, 0],
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(step_logits), np.asarray(model(INPUTS))[:, 0], rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("variant", ["template", "attention"])
@@ -112,9 +117,12 @@ def test_template_mixing_is_linear_in_the_template_embedding():
     a = model.initial_state({"template": one_hot[:1]})
     b = model.initial_state({"template": one_hot[1:2]})
     # "input" conditioning carries the condition's gate term: linear in weights.
-    np.testing.assert_allclose(np.asarray(state[-1]),
-                               0.5 * (np.asarray(a[-1]) + np.asarray(b[-1])),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(state[-1]),
+        0.5 * (np.asarray(a[-1]) + np.asarray(b[-1])),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     logits = [np.asarray(model.step(np.array([START_ID]), s)[0]) for s in (a, b)]
     assert not np.allclose(logits[0], logits[1])  # The template changes the output.
 

@@ -14,15 +14,15 @@ import time
 import numpy as np
 import pytest
 
-from dank import constants
+from dank.core import constants
 
 MIRRORED_PARITY = textwrap.dedent("""
     import json, sys
     import keras, numpy as np, tensorflow as tf
-    from dank.distribute import get_strategy
-    from dank.language.config import PRESETS
-    from dank.language.losses import MaskedCrossEntropy
-    from dank.language.models import CaptionModel
+    from dank.core.distribute import get_strategy
+    from dank.models.language.config import PRESETS
+    from dank.models.language.losses import MaskedCrossEntropy
+    from dank.models.language.models import CaptionModel
 
     mirrored = get_strategy("mirrored", logical_cpus=2)
     rng = np.random.default_rng(0)
@@ -53,8 +53,13 @@ MIRRORED_PARITY = textwrap.dedent("""
 
 def _python(code_or_args, env=None, timeout=600):
     args = ["-c", code_or_args] if isinstance(code_or_args, str) else code_or_args
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def test_mirrored_on_two_cpus_matches_one_device_on_the_global_batch():
@@ -70,20 +75,46 @@ def _start_workers(tiny_data, run, scratch, epochs, ports):
     workers = [f"127.0.0.1:{p}" for p in ports]
     procs = []
     for index in range(2):
-        tf_config = {"cluster": {"worker": workers},
-                     "task": {"type": "worker", "index": index}}
-        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config),
-               "TMPDIR": str(scratch), "TF_CPP_MIN_LOG_LEVEL": "2"}
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "dank", "train", "language", "--preset", "tiny",
-             "--data", str(tiny_data), "--run", str(run), "--epochs", str(epochs),
-             "--strategy", "multiworker"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        tf_config = {
+            "cluster": {"worker": workers},
+            "task": {"type": "worker", "index": index},
+        }
+        env = {
+            **os.environ,
+            "TF_CONFIG": json.dumps(tf_config),
+            "TMPDIR": str(scratch),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dank",
+                    "train",
+                    "language",
+                    "--preset",
+                    "tiny",
+                    "--data",
+                    str(tiny_data),
+                    "--run",
+                    str(run),
+                    "--epochs",
+                    str(epochs),
+                    "--strategy",
+                    "multiworker",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
     return procs
 
 
 def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_ports):
-    from dank.language.load import load_caption_model
+    from dank.models.language.load import load_caption_model
 
     run, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
@@ -100,7 +131,10 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_po
     metrics = json.loads((sub / constants.METRICS_FILE).read_text())
     assert metrics["replicas"] == 2 and metrics["strategy"] == "multiworker"
     assert sorted(p.name for p in sub.iterdir()) == [
-        constants.LOGS_DIR, constants.METRICS_FILE, constants.MODEL_FILE]
+        constants.LOGS_DIR,
+        constants.METRICS_FILE,
+        constants.MODEL_FILE,
+    ]
     events = list((sub / constants.LOGS_DIR / "train").glob("events.out.*"))
     assert len(events) == 1  # One writer of the TensorBoard logs.
     model = load_caption_model(run)
@@ -108,8 +142,9 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_po
 
 
 @pytest.mark.slow
-def test_a_killed_cluster_resumes_from_the_chiefs_backup(tiny_data, tmp_path,
-                                                         free_ports):
+def test_a_killed_cluster_resumes_from_the_chiefs_backup(
+    tiny_data, tmp_path, free_ports
+):
     run, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
     backup = run / constants.LANGUAGE_DIR / constants.BACKUP_DIR

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from dank import constants
+from dank.core import constants
 
 
 def read_logs(run_dir):
@@ -38,8 +38,10 @@ def hparams_of(logs_dir):
     acc.Reload()
     content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
     data = plugin_data_pb2.HParamsPluginData.FromString(content)
-    return {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind"))
-            for k, v in data.session_start_info.hparams.items()}
+    return {
+        k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind"))
+        for k, v in data.session_start_info.hparams.items()
+    }
 
 
 def assert_scalars(logs, tags):
@@ -76,15 +78,23 @@ def vision_logs(tiny_run):
 
 def test_language_scalars_text_images_hparams(tiny_run, language_logs):
     from dank.data.catalogue import Catalogue
-    from dank.language.config import PRESETS
+    from dank.models.language.config import PRESETS
 
     epochs = PRESETS["tiny"].epochs
     train = read_logs(language_logs / "train")
-    assert_scalars(train, ["epoch_loss", "epoch_perplexity", "epoch_learning_rate",
-                           "epoch_tokens_per_second"])
+    assert_scalars(
+        train,
+        [
+            "epoch_loss",
+            "epoch_perplexity",
+            "epoch_learning_rate",
+            "epoch_tokens_per_second",
+        ],
+    )
     assert len(train["epoch_loss"][1]) == epochs
-    assert_scalars(read_logs(language_logs / "validation"),
-                   ["epoch_loss", "epoch_perplexity"])
+    assert_scalars(
+        read_logs(language_logs / "validation"), ["epoch_loss", "epoch_perplexity"]
+    )
 
     samples = read_logs(language_logs / "samples")
     plugin, tables = samples["sample_captions"]
@@ -103,17 +113,25 @@ def test_language_scalars_text_images_hparams(tiny_run, language_logs):
     metrics = json.loads((language_logs.parent / constants.METRICS_FILE).read_text())
     final = read_logs(language_logs / "final")
     assert final["final/test_perplexity"][1][-1] == pytest.approx(
-        metrics["test"]["perplexity"], rel=1e-5)
+        metrics["test"]["perplexity"], rel=1e-5
+    )
     # Profiling is off by default.
     assert not list(language_logs.rglob("*.xplane.pb"))
 
 
 def test_vision_scalars_confusions_hparams(vision_logs):
-    from dank.vision.confusions import HARD_EXAMPLES
+    from dank.models.vision.confusions import HARD_EXAMPLES
 
-    assert_scalars(read_logs(vision_logs / "full" / "train"),
-                   ["epoch_loss", "epoch_top1", "epoch_top5", "epoch_learning_rate",
-                    "epoch_images_per_second"])
+    assert_scalars(
+        read_logs(vision_logs / "full" / "train"),
+        [
+            "epoch_loss",
+            "epoch_top1",
+            "epoch_top5",
+            "epoch_learning_rate",
+            "epoch_images_per_second",
+        ],
+    )
     validation = read_logs(vision_logs / "validation")
     plugin, tables = validation["confusions"]
     assert plugin == "text"
@@ -126,7 +144,7 @@ def test_vision_scalars_confusions_hparams(vision_logs):
 
 
 def test_hardest_puts_lowest_true_probability_first():
-    from dank.vision.confusions import hardest
+    from dank.models.vision.confusions import hardest
 
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
     labels = np.array([0, 0, 1, 1])
@@ -134,21 +152,27 @@ def test_hardest_puts_lowest_true_probability_first():
 
 
 def test_profile_writes_a_trace_of_the_chosen_batches(tmp_path):
-    from dank.summaries import ProfileBatches, Throughput
+    from dank.core.summaries import ProfileBatches, Throughput
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     model.compile("sgd", "mse")
     trace = ProfileBatches(tmp_path / "train", first=2, count=2)
     rate = Throughput(32, "items_per_second")
-    history = model.fit(np.zeros((32, 4)), np.zeros((32, 2)), batch_size=8,
-                        epochs=2, verbose=0, callbacks=[trace, rate])
+    history = model.fit(
+        np.zeros((32, 4)),
+        np.zeros((32, 2)),
+        batch_size=8,
+        epochs=2,
+        verbose=0,
+        callbacks=[trace, rate],
+    )
     assert list((tmp_path / "train" / "plugins" / "profile").rglob("*.xplane.pb"))
     assert not trace.active and trace.batches == 8
     assert len(history.history["items_per_second"]) == 2 and rate.steady_rate() > 0
 
 
 def test_train_commands_take_profile_flag():
-    from dank.cli import build_parser
+    from dank.apps.cli import build_parser
 
     parser = build_parser()
     for model in ("vision", "language"):

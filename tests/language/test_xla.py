@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dank import constants
-from dank.cli import main
+from dank.apps.cli import main
+from dank.core import constants
 from dank.decoding import DecodeConfig, compiled_decoder
-from dank.language.config import PRESETS, VARIANTS
-from dank.language.losses import MaskedCrossEntropy
-from dank.language.models import CaptionModel
+from dank.models.language.config import PRESETS, VARIANTS
+from dank.models.language.losses import MaskedCrossEntropy
+from dank.models.language.models import CaptionModel
 
 V, N, IMAGE_DIM = 40, 5, 12
 LABELS = [[7, 8], [9], [], [10, 11, 12, 13, 14, 15], [16]]
@@ -26,10 +26,12 @@ Y = TOKENS[:, 1:]
 DECODERS = {
     "greedy": DecodeConfig(method="greedy", max_len=8),
     "beam": DecodeConfig(method="beam", beam_size=3, num_return=3, max_len=8),
-    "diverse": DecodeConfig(method="diverse", beam_size=3, num_return=2, max_len=8,
-                            top_words=12),
-    "sample": DecodeConfig(method="sample", num_return=3, max_len=8, top_k=8,
-                           top_p=0.9),
+    "diverse": DecodeConfig(
+        method="diverse", beam_size=3, num_return=2, max_len=8, top_words=12
+    ),
+    "sample": DecodeConfig(
+        method="sample", num_return=3, max_len=8, top_k=8, top_p=0.9
+    ),
 }
 
 
@@ -51,8 +53,11 @@ def test_training_steps_under_xla_match_graph_mode(variant):
     for jit in (False, True):
         model = _model(variant)
         model.set_weights(reference.get_weights())
-        model.compile(optimizer=keras.optimizers.SGD(0.5), loss=MaskedCrossEntropy(),
-                      jit_compile=jit)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.5),
+            loss=MaskedCrossEntropy(),
+            jit_compile=jit,
+        )
         losses[jit] = [float(model.train_on_batch(X, Y)) for _ in range(4)]
         weights[jit] = model.get_weights()
     np.testing.assert_allclose(losses[True], losses[False], rtol=1e-5)
@@ -65,10 +70,12 @@ def test_training_steps_under_xla_match_graph_mode(variant):
 def test_every_decoder_runs_the_caption_model_under_xla(method):
     keras.utils.set_random_seed(2)
     model = _model("template")
-    state = model.initial_state({
-        "template": tf.one_hot([0, 3], N),
-        "image": tf.zeros([2, IMAGE_DIM]),
-    })
+    state = model.initial_state(
+        {
+            "template": tf.one_hot([0, 3], N),
+            "image": tf.zeros([2, IMAGE_DIM]),
+        }
+    )
     seed = tf.constant([4, 7], tf.int32)
     config = DECODERS[method]
     graph = compiled_decoder(model.step, config)(state, seed)
@@ -83,8 +90,22 @@ def test_every_decoder_runs_the_caption_model_under_xla(method):
 def xla_run(tiny_data, tmp_path_factory):
     """The ``tiny`` caption model trained by the CLI with ``--jit-compile on``."""
     run = tmp_path_factory.mktemp("xla") / "run"
-    code = main(["train", "language", "--preset", "tiny", "--data", str(tiny_data),
-                 "--run", str(run), "--epochs", "1", "--jit-compile", "on"])
+    code = main(
+        [
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tiny_data),
+            "--run",
+            str(run),
+            "--epochs",
+            "1",
+            "--jit-compile",
+            "on",
+        ]
+    )
     assert code == 0
     return run
 
@@ -103,7 +124,7 @@ def test_cli_trains_with_xla_on_and_records_it(xla_run):
 
 
 def test_auto_is_off_on_a_cpu():
-    from dank.distribute import resolve_jit_compile
+    from dank.core.distribute import resolve_jit_compile
 
     assert resolve_jit_compile("auto") is bool(tf.config.list_logical_devices("GPU"))
     assert resolve_jit_compile("on") is True and resolve_jit_compile("off") is False
@@ -112,8 +133,18 @@ def test_auto_is_off_on_a_cpu():
 def test_a_finished_run_is_not_retrained(xla_run, tiny_data, capsys):
     model = xla_run / constants.LANGUAGE_DIR / constants.MODEL_FILE
     before = model.stat().st_mtime_ns
-    code = main(["train", "language", "--preset", "tiny", "--data", str(tiny_data),
-                 "--run", str(xla_run)])
+    code = main(
+        [
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tiny_data),
+            "--run",
+            str(xla_run),
+        ]
+    )
     assert code == 0
     assert model.stat().st_mtime_ns == before
     assert "test perplexity" in capsys.readouterr().out
@@ -122,7 +153,7 @@ def test_a_finished_run_is_not_retrained(xla_run, tiny_data, capsys):
 def test_a_run_killed_during_evaluation_resumes_there(xla_run, tiny_data, tmp_path):
     import shutil
 
-    from dank.language.train import UNEVALUATED_FILE, train_language
+    from dank.models.language.train import UNEVALUATED_FILE, train_language
 
     run = tmp_path / "run"
     shutil.copytree(xla_run, run)
@@ -130,8 +161,9 @@ def test_a_run_killed_during_evaluation_resumes_there(xla_run, tiny_data, tmp_pa
     # What a kill between the end of training and the end of evaluation leaves.
     os.replace(sub / constants.MODEL_FILE, sub / UNEVALUATED_FILE)
     (sub / constants.METRICS_FILE).unlink()
-    metrics = train_language(tiny_data, run, PRESETS["tiny"].replace(epochs=1),
-                             preset="tiny", verbose=0)
+    metrics = train_language(
+        tiny_data, run, PRESETS["tiny"].replace(epochs=1), preset="tiny", verbose=0
+    )
     assert metrics["epochs_this_session"] == 0  # Evaluated, not retrained.
     assert (sub / constants.MODEL_FILE).is_file()
     assert not (sub / UNEVALUATED_FILE).exists()
@@ -141,27 +173,49 @@ def test_a_run_killed_during_evaluation_resumes_there(xla_run, tiny_data, tmp_pa
 def test_force_trains_a_finished_run_again(xla_run, tiny_data, tmp_path):
     import shutil
 
-    from dank.language.train import train_language
+    from dank.models.language.train import train_language
 
     run = tmp_path / "run"
     shutil.copytree(xla_run, run)
-    metrics = train_language(tiny_data, run, PRESETS["tiny"].replace(epochs=1),
-                             preset="tiny", verbose=0, force=True)
+    metrics = train_language(
+        tiny_data,
+        run,
+        PRESETS["tiny"].replace(epochs=1),
+        preset="tiny",
+        verbose=0,
+        force=True,
+    )
     assert metrics["epochs_this_session"] == 1
     assert metrics["jit_compile"]["on"] is False
 
 
-def test_an_xla_failure_is_one_clear_error_and_leaves_no_run(tiny_data, tmp_path,
-                                                               monkeypatch, capsys):
+def test_an_xla_failure_is_one_clear_error_and_leaves_no_run(
+    tiny_data, tmp_path, monkeypatch, capsys
+):
     def fit(*args, **kwargs):
         raise tf.errors.InvalidArgumentError(
-            None, None, "Detected unsupported operations when trying to compile "
-            "graph __inference_one_step_on_data with XLA: PyFunc")
+            None,
+            None,
+            "Detected unsupported operations when trying to compile "
+            "graph __inference_one_step_on_data with XLA: PyFunc",
+        )
 
     monkeypatch.setattr(keras.Model, "fit", fit)
     run = tmp_path / "run"
-    code = main(["train", "language", "--preset", "tiny", "--data", str(tiny_data),
-                 "--run", str(run), "--jit-compile", "on"])
+    code = main(
+        [
+            "train",
+            "language",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tiny_data),
+            "--run",
+            str(run),
+            "--jit-compile",
+            "on",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("dank: error: XLA could not compile")

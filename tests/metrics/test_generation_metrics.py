@@ -5,22 +5,51 @@ import math
 
 import pytest
 
-from dank.cli import main
-from dank.errors import DankError
+from dank.apps.cli import main
+from dank.core.errors import DankError
 from dank.metrics import generation_metrics
 
 KEYS = {
-    "decoder", "n_generated", "bleu1", "bleu2", "bleu3", "bleu4", "distinct1",
-    "distinct2", "novelty", "fidelity_generated", "fidelity_real",
-    "real_vs_generated_accuracy", "flagged_share", "flagged_share_output",
+    "decoder",
+    "n_generated",
+    "bleu1",
+    "bleu2",
+    "bleu3",
+    "bleu4",
+    "distinct1",
+    "distinct2",
+    "novelty",
+    "fidelity_generated",
+    "fidelity_real",
+    "real_vs_generated_accuracy",
+    "flagged_share",
+    "flagged_share_output",
     "captions_per_second",
-    "perplexity_generated", "per_template", "seed", "safety_filter", "variant",
-    "rerank", "n_templates", "max_templates", "csv", "data", "run",
+    "perplexity_generated",
+    "per_template",
+    "seed",
+    "safety_filter",
+    "variant",
+    "rerank",
+    "n_templates",
+    "max_templates",
+    "csv",
+    "data",
+    "run",
 }
 SHARES = KEYS & {
-    "bleu1", "bleu2", "bleu3", "bleu4", "distinct1", "distinct2", "novelty",
-    "fidelity_generated", "fidelity_real", "real_vs_generated_accuracy",
-    "flagged_share", "flagged_share_output",
+    "bleu1",
+    "bleu2",
+    "bleu3",
+    "bleu4",
+    "distinct1",
+    "distinct2",
+    "novelty",
+    "fidelity_generated",
+    "fidelity_real",
+    "real_vs_generated_accuracy",
+    "flagged_share",
+    "flagged_share_output",
 }
 
 
@@ -86,8 +115,10 @@ def test_save_generated_writes_jsonl_atomically(tiny_run, tmp_path, capsys):
 
     out = tmp_path / "sub" / "gen.jsonl"
     argv = ["evaluate", "captions", "--run", str(tiny_run), "--seed", "3"]
-    assert main([*argv, "--decoder", "sample", "-n", "2", "--save-generated",
-                 str(out)]) == 0
+    assert (
+        main([*argv, "--decoder", "sample", "-n", "2", "--save-generated", str(out)])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)["generation"]
     rows = load_captions(out)
     assert len(rows) == result["n_generated"] > 0
@@ -97,17 +128,25 @@ def test_save_generated_writes_jsonl_atomically(tiny_run, tmp_path, capsys):
     ids = {t.id for t in Catalogue.load(tiny_run / "catalogue.json")}
     assert {r["template"] for r in rows} <= ids
     assert list(out.parent.iterdir()) == [out]  # No temporary left behind.
-    for key in ("real_vs_generated_weak", "words_ratio", "degenerate_share",
-                "distinct_per_template", "real_vs_generated_ci_low"):
+    for key in (
+        "real_vs_generated_weak",
+        "words_ratio",
+        "degenerate_share",
+        "distinct_per_template",
+        "real_vs_generated_ci_low",
+    ):
         assert key in result
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["-n", "0"], "per template must be >= 1"),
-    (["--save-generated", "/proc/nope/gen.jsonl"], "cannot write"),
-    (["--save-generated", "."], "is a directory"),
-    (["--no-generation", "--save-generated", "x.jsonl"], "needs generation"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["-n", "0"], "per template must be >= 1"),
+        (["--save-generated", "/proc/nope/gen.jsonl"], "cannot write"),
+        (["--save-generated", "."], "is a directory"),
+        (["--no-generation", "--save-generated", "x.jsonl"], "needs generation"),
+    ],
+)
 def test_evaluate_bad_input_is_one_line_exit_2(tiny_run, capsys, extra, message):
     assert main(["evaluate", "captions", "--run", str(tiny_run), *extra]) == 2
     captured = capsys.readouterr()

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from dank.errors import DankError
+from dank.core.errors import DankError
 from dank.metrics.classifier import BagOfWords, features, real_vs_generated_accuracy
 
 ANIMALS = {

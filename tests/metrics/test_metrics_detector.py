@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dank.errors import DankError
+from dank.core.errors import DankError
 from dank.metrics.detector import (
     balanced_pairs,
     caption_text,

@@ -16,7 +16,15 @@ from dank.metrics.text import (
 
 def test_caption_sequence_normalises_and_separates():
     assert caption_sequence("One Does NOT simply", "walk into Mordor!") == [
-        "one", "does", "not", "simply", "<sep>", "walk", "into", "mordor", "!",
+        "one",
+        "does",
+        "not",
+        "simply",
+        "<sep>",
+        "walk",
+        "into",
+        "mordor",
+        "!",
     ]
     assert caption_sequence("", "bottom only") == ["<sep>", "bottom", "only"]
     assert visible_words("", "bottom only") == ["bottom", "only"]

@@ -12,14 +12,22 @@ SECTIONS = ("Data", "Vision", "Language", "Cascade", "Bias", "Export")
 def code_cells():
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     assert notebook["nbformat"] == 4
-    return notebook, [("".join(c["source"]), k) for k, c in
-                      enumerate(notebook["cells"]) if c["cell_type"] == "code"]
+    return notebook, [
+        ("".join(c["source"]), k)
+        for k, c in enumerate(notebook["cells"])
+        if c["cell_type"] == "code"
+    ]
 
 
 def test_notebook_is_nbformat_4_with_every_section_and_clean_cells():
     notebook, cells = code_cells()
-    headings = [line for c in notebook["cells"] if c["cell_type"] == "markdown"
-                for line in c["source"] if line.startswith("## ")]
+    headings = [
+        line
+        for c in notebook["cells"]
+        if c["cell_type"] == "markdown"
+        for line in c["source"]
+        if line.startswith("## ")
+    ]
     for section in SECTIONS:
         assert any(section in h for h in headings), section
     for cell in notebook["cells"]:

@@ -9,14 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from dank.errors import DankError
-from dank.rate.items import choose_items
-from dank.rate.session import RateSession, RatingLog, parse_answer, parse_funny
+from dank.apps.rate.items import choose_items
+from dank.apps.rate.session import RateSession, RatingLog, parse_answer, parse_funny
+from dank.core.errors import DankError
 
-CATALOGUE = [SimpleNamespace(id=f"t{k}", name=f"Template {k}", label=k)
-             for k in range(3)]
-CAPTIONS = [{"label": k % 3, "top": f"real caption {k}", "bottom": "bottom, too"}
-            for k in range(30)]
+CATALOGUE = [
+    SimpleNamespace(id=f"t{k}", name=f"Template {k}", label=k) for k in range(3)
+]
+CAPTIONS = [
+    {"label": k % 3, "top": f"real caption {k}", "bottom": "bottom, too"}
+    for k in range(30)
+]
 
 
 def fake_generate(template, seed):
@@ -42,8 +45,9 @@ def test_choice_is_seeded_half_real_and_blind():
 
 
 def test_choice_skips_templates_without_pictures_and_checks_n():
-    items = choose_items(CAPTIONS, CATALOGUE, 6, 0, fake_generate,
-                         usable=lambda t: t.label != 1)
+    items = choose_items(
+        CAPTIONS, CATALOGUE, 6, 0, fake_generate, usable=lambda t: t.label != 1
+    )
     assert {i.label for i in items} <= {0, 2}
     with pytest.raises(DankError, match="at least 2"):
         choose_items(CAPTIONS, CATALOGUE, 1, 0, fake_generate)
@@ -79,13 +83,17 @@ def test_ratings_csv_appends_and_resumes_without_duplicates(tmp_path):
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["rater"], r["item"]) for r in rows] == [
-        ("ann", items[0].id), ("ann", items[1].id), ("bob", items[0].id)]
+        ("ann", items[0].id),
+        ("ann", items[1].id),
+        ("bob", items[0].id),
+    ]
     assert rows[1]["answer"] == "generated" and rows[1]["funny"] == "5"
     assert rows[0]["truth"] == items[0].truth
     summary = RateSession(items, RatingLog(path), "ann").summary()
     assert summary["rated"] == 2
-    assert summary["correct"] == ((items[0].truth == "real")
-                                  + (items[1].truth == "generated"))
+    assert summary["correct"] == (
+        (items[0].truth == "real") + (items[1].truth == "generated")
+    )
 
 
 def test_a_foreign_csv_is_refused(tmp_path):
@@ -96,7 +104,7 @@ def test_a_foreign_csv_is_refused(tmp_path):
 
 
 def test_missing_run_is_a_clear_error(tmp_path, capsys):
-    from dank.cli import main
+    from dank.apps.cli import main
 
     assert main(["rate", "--run", str(tmp_path / "nope"), "--terminal"]) == 2
     assert "run directory" in capsys.readouterr().err
@@ -106,7 +114,7 @@ def test_missing_run_is_a_clear_error(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def memes(tiny_run):
-    from dank.rate.memes import RunMemes
+    from dank.apps.rate.memes import RunMemes
 
     loaded = RunMemes(tiny_run)
     yield loaded
@@ -114,10 +122,11 @@ def memes(tiny_run):
 
 
 def rate_args(run, out, *extra):
-    from dank.cli import build_parser
+    from dank.apps.cli import build_parser
 
     return build_parser().parse_args(
-        ["rate", "--run", str(run), "--out", str(out), "--rater", "ann", *extra])
+        ["rate", "--run", str(run), "--out", str(out), "--rater", "ann", *extra]
+    )
 
 
 def scripted(answers):
@@ -133,14 +142,15 @@ def scripted(answers):
 
 
 def test_terminal_session_reasks_saves_and_resumes(tiny_run, memes, tmp_path):
-    from dank.rate.cli import _rate
+    from dank.apps.cli.rate import _rate
 
     out = tmp_path / "ratings.csv"
     args = rate_args(tiny_run, out, "-n", "4", "--terminal")
     said = []
     # A bad answer and a bad score are asked again; q stops after one rating.
-    _rate(args, scripted(["maybe", "r", "9", "three", "3", "q"]), said.append,
-          memes=memes)
+    _rate(
+        args, scripted(["maybe", "r", "9", "three", "3", "q"]), said.append, memes=memes
+    )
     text = "\n".join(said)
     assert "type r (real) or g (generated)" in text
     assert "from 1 to 5" in text
@@ -148,13 +158,21 @@ def test_terminal_session_reasks_saves_and_resumes(tiny_run, memes, tmp_path):
         assert len(list(csv.DictReader(f))) == 1
     # The same command goes on with the other three; end of input ends it too.
     said.clear()
-    _rate(args, scripted(["g", "2", "real", "5", "generated", "1"]), said.append,
-          memes=memes)
+    _rate(
+        args,
+        scripted(["g", "2", "real", "5", "generated", "1"]),
+        said.append,
+        memes=memes,
+    )
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4 and len({r["item"] for r in rows}) == 4
-    assert sorted(r["truth"] for r in rows) == ["generated", "generated", "real",
-                                                "real"]
+    assert sorted(r["truth"] for r in rows) == [
+        "generated",
+        "generated",
+        "real",
+        "real",
+    ]
     correct = sum(r["answer"] == r["truth"] for r in rows)
     assert f"correctly for {correct} of 4" in "\n".join(said)
     # Each meme was written as a PNG named by its id only.
@@ -166,8 +184,8 @@ def test_terminal_session_reasks_saves_and_resumes(tiny_run, memes, tmp_path):
 
 
 def test_web_form_rates_every_meme_then_reveals(tiny_run, memes, tmp_path):
-    from dank.rate.cli import open_session
-    from dank.rate.web import make_rate_server
+    from dank.apps.cli.rate import open_session
+    from dank.apps.rate.web import make_rate_server
 
     out = tmp_path / "web.csv"
     session, _, _ = open_session(rate_args(tiny_run, out, "-n", "2"), memes)
@@ -192,11 +210,13 @@ def test_web_form_rates_every_meme_then_reveals(tiny_run, memes, tmp_path):
             item = re.search(rb'name="item" value="([0-9a-f]{12})"', page)[1].decode()
             status, headers, png = request("GET", f"/memes/{item}.png")
             assert status == 200 and png.startswith(b"\x89PNG")
-            status, _, page = request("POST", "/rate",
-                                      {"item": item, "answer": "sure", "funny": "2"})
+            status, _, page = request(
+                "POST", "/rate", {"item": item, "answer": "sure", "funny": "2"}
+            )
             assert status == 400 and b"answer real or generated" in page
-            status, headers, _ = request("POST", "/rate",
-                                         {"item": item, "answer": "real", "funny": 4})
+            status, headers, _ = request(
+                "POST", "/rate", {"item": item, "answer": "real", "funny": 4}
+            )
             assert status == 303 and headers["Location"] == "/"
         status, _, page = request("GET", "/")
         assert status == 200 and b"Thank you" in page and b"correctly for" in page

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from dank.cli import main
+from dank.apps.cli import main
+from dank.core.errors import DankError
 from dank.data.sources import CAPTION_HEADER
-from dank.errors import DankError
 from dank.safety import audit, plots
 from dank.safety.groups import (
     GroupTerms,

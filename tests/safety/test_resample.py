@@ -30,10 +30,12 @@ def clean(top, bottom):
 
 
 def test_flagged_captions_are_resampled_never_returned():
-    decode_round, calls = rounds([
-        [[("zorp day", "", -1.0), ("good day", "", -2.0)]],
-        [[("zo", "rp", -0.5), ("good day", "", -0.7), ("nice", "day", -3.0)]],
-    ])
+    decode_round, calls = rounds(
+        [
+            [[("zorp day", "", -1.0), ("good day", "", -2.0)]],
+            [[("zo", "rp", -0.5), ("good day", "", -0.7), ("nice", "day", -3.0)]],
+        ]
+    )
     picked = collect_captions(decode_round, 2, 7, "sample", clean)
     assert [c[:2] for c in picked[0]] == [("good day", ""), ("nice", "day")]
     assert calls == [[7, 0], [7, 1]]  # Round r decodes with the seed [seed, r].

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from dank.core.errors import DankError
 from dank.data.catalogue import Template
-from dank.errors import DankError
 from dank.safety.filter import SafetyFilter
 from dank.safety.training import (
     BLOCKED_TEMPLATE,
@@ -147,7 +147,7 @@ def downweighted_build(tiny_source, tmp_path_factory):
 
 
 def test_downweight_build_stores_weights(downweighted_build, tiny_data):
-    from dank import constants
+    from dank.core import constants
     from dank.data.pipeline import load_captions
     from dank.safety.training import is_downweighted
 
@@ -169,8 +169,8 @@ def test_caption_training_uses_the_weights(downweighted_build, tiny_data):
     import numpy as np
 
     from dank.data.pipeline import load_vocab
-    from dank.language.config import PRESETS
-    from dank.language.train import caption_batches
+    from dank.models.language.config import PRESETS
+    from dank.models.language.train import caption_batches
 
     out, _ = downweighted_build
     config = PRESETS["tiny"].replace(batch_size=512)

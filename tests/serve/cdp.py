@@ -18,10 +18,19 @@ import urllib.request
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
-         "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
 
 
 class WebSocket:
@@ -35,7 +44,8 @@ class WebSocket:
         self.sock.sendall(
             f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(1)
@@ -97,9 +107,16 @@ class Browser:
     def __init__(self, url, width, height, mobile=False):
         self.profile = tempfile.mkdtemp(prefix="dank-chromium-")
         self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
-             f"--window-size={width},{height}", url],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                CHROMIUM,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                url,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port = self._devtools_port()
             pages = []
@@ -114,8 +131,13 @@ class Browser:
             self.close()
             raise
         self._id = 0
-        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                  deviceScaleFactor=1, mobile=mobile)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
 
     def _devtools_port(self, wait_s=30):
         path = Path(self.profile) / "DevToolsActivePort"
@@ -141,8 +163,12 @@ class Browser:
 
     def eval(self, expression):
         """The JSON value of a JavaScript expression in the page (awaits promises)."""
-        result = self.send("Runtime.evaluate", expression=expression,
-                           returnByValue=True, awaitPromise=True)
+        result = self.send(
+            "Runtime.evaluate",
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"page error: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -166,10 +192,18 @@ class Browser:
     def screenshot(self, path):
         """Saves a PNG of the whole page."""
         metrics = self.send("Page.getLayoutMetrics")["cssContentSize"]
-        shot = self.send("Page.captureScreenshot", format="png",
-                         captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": metrics["width"],
-                               "height": metrics["height"], "scale": 1})
+        shot = self.send(
+            "Page.captureScreenshot",
+            format="png",
+            captureBeyondViewport=True,
+            clip={
+                "x": 0,
+                "y": 0,
+                "width": metrics["width"],
+                "height": metrics["height"],
+                "scale": 1,
+            },
+        )
         Path(path).write_bytes(base64.b64decode(shot["data"]))
         return path
 

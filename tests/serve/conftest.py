@@ -15,8 +15,8 @@ FAST_API = dict(rate_per_minute=60_000, rate_burst=1_000, decoder="sample")
 @pytest.fixture(scope="session")
 def engine(tiny_run):
     """The run loaded once, shared by every server the tests start."""
-    from dank.serve.config import ServeConfig
-    from dank.serve.engine import Engine
+    from dank.apps.serve.config import ServeConfig
+    from dank.apps.serve.engine import Engine
 
     engine = Engine(tiny_run, ServeConfig(**FAST_API))
     yield engine
@@ -25,7 +25,7 @@ def engine(tiny_run):
 
 def start_server(engine, config=None):
     """Starts a server for ``engine`` on a free loopback port in a thread."""
-    from dank.serve.app import make_server
+    from dank.apps.serve.app import make_server
 
     server = make_server(engine, "127.0.0.1", 0, config)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -43,7 +43,7 @@ def server(engine):
 
 @pytest.fixture()
 def client(server):
-    from dank.serve.client import Client
+    from dank.apps.serve.client import Client
 
     client = Client(server.url)
     yield client

@@ -8,8 +8,8 @@ import pytest
 from conftest import start_server
 from serve_helpers import picture
 
-from dank.serve.app import Handler
-from dank.serve.client import Client, multipart
+from dank.apps.serve.app import Handler
+from dank.apps.serve.client import Client, multipart
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -28,8 +28,9 @@ def test_healthz_and_openapi_describe_every_route(client, engine):
     assert health["status"] == "ok" and health["templates"] == len(engine.catalogue)
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {path for _, path, _, _ in Handler.ROUTES
-                                  if not path.startswith("/static/")}
+    assert set(spec["paths"]) == {
+        path for _, path, _, _ in Handler.ROUTES if not path.startswith("/static/")
+    }
 
 
 def test_template_search_by_name_and_alias(client, engine):
@@ -41,8 +42,7 @@ def test_template_search_by_name_and_alias(client, engine):
     alias = next(a for a in first.aliases if a != first.id)
     by_alias = client.get("/api/templates?q=" + quote(alias)).json()
     assert by_alias["templates"][0]["id"] == first.id
-    assert client.get("/api/templates?q=zzzqqq").json() == {"total": 0,
-                                                             "templates": []}
+    assert client.get("/api/templates?q=zzzqqq").json() == {"total": 0, "templates": []}
     assert_error(client.get("/api/templates?limit=0"), 400, "bad_field")
 
 
@@ -73,31 +73,42 @@ def test_generate_from_upload_renders_pngs_and_is_seeded(client, engine):
     assert download.headers["Content-Disposition"].startswith("attachment;")
     again = client.generate(picture(), n=3, seed=11).json()
     assert [(m["top"], m["bottom"]) for m in again["memes"]] == [
-        (m["top"], m["bottom"]) for m in result["memes"]]
+        (m["top"], m["bottom"]) for m in result["memes"]
+    ]
     assert {m["url"] for m in again["memes"]}.isdisjoint(
-        m["url"] for m in result["memes"])
+        m["url"] for m in result["memes"]
+    )
 
 
 def test_generate_from_template_json_and_forced_template(client, engine):
     template = engine.catalogue[2]
     body = json.dumps({"template": template.name, "n": 2, "seed": 3}).encode()
-    answer = client.request("POST", "/api/generate", body,
-                            {"Content-Type": "application/json"})
+    answer = client.request(
+        "POST", "/api/generate", body, {"Content-Type": "application/json"}
+    )
     assert answer.status == 200, answer.body
     result = answer.json()
     assert result["template"]["id"] == template.id and result["known"] is True
     assert len(result["memes"]) == 2
-    forced = client.generate(picture(fmt="PNG"), filename="x.png",
-                             content_type="image/png", template=template.id).json()
+    forced = client.generate(
+        picture(fmt="PNG"),
+        filename="x.png",
+        content_type="image/png",
+        template=template.id,
+    ).json()
     assert forced["template"]["id"] == template.id and forced["image"] == "x.png"
 
 
-@pytest.mark.parametrize("fmt,filename,ctype", [
-    ("TIFF", "scan.tiff", "image/tiff"),
-    ("MPO", "phone.jpg", "image/jpeg"),  # How a phone's photo is labelled.
-])
-def test_generate_takes_every_format_dank_images_reads(client, engine, fmt,
-                                                       filename, ctype):
+@pytest.mark.parametrize(
+    "fmt,filename,ctype",
+    [
+        ("TIFF", "scan.tiff", "image/tiff"),
+        ("MPO", "phone.jpg", "image/jpeg"),  # How a phone's photo is labelled.
+    ],
+)
+def test_generate_takes_every_format_dank_images_reads(
+    client, engine, fmt, filename, ctype
+):
     data = picture(fmt=fmt)
     answer = client.generate(data, filename=filename, content_type=ctype, seed=5)
     assert answer.status == 200, answer.body
@@ -111,47 +122,75 @@ def test_generate_takes_every_format_dank_images_reads(client, engine, fmt,
 
 def test_generate_refuses_eps_with_a_clear_415(client):
     eps = picture(fmt="EPS")
-    answer = client.generate(eps, filename="logo.eps",
-                             content_type="application/octet-stream")
-    assert "EPS pictures are not accepted" in assert_error(answer, 415,
-                                                           "unsupported_format")
-    assert_error(client.generate(eps, filename="logo.eps",
-                                 content_type="application/postscript"),
-                 415, "unsupported_type")
+    answer = client.generate(
+        eps, filename="logo.eps", content_type="application/octet-stream"
+    )
+    assert "EPS pictures are not accepted" in assert_error(
+        answer, 415, "unsupported_format"
+    )
+    assert_error(
+        client.generate(
+            eps, filename="logo.eps", content_type="application/postscript"
+        ),
+        415,
+        "unsupported_type",
+    )
 
 
-@pytest.mark.parametrize("kwargs,status,code", [
-    (dict(image=b"hello", content_type="image/jpeg"), 415, "not_an_image"),
-    (dict(image=picture(), content_type="text/plain"), 415, "unsupported_type"),
-    (dict(image=picture(fmt="PNG"), content_type="image/jpeg"), 415, "type_mismatch"),
-    (dict(image=b"\xff\xd8\xff\xe0" + bytes(500)), 422, "bad_image"),
-    (dict(image=picture(6000, 5000, fmt="PNG"), content_type="image/png"), 413,
-     "too_many_pixels"),
-    (dict(template="no such meme at all"), 404, "unknown_template"),
-    (dict(image=picture(), n="0"), 400, "bad_field"),
-    (dict(image=picture(), n="99"), 400, "bad_field"),
-    (dict(image=picture(), seed="-1"), 400, "bad_field"),
-    (dict(image=picture(), decoder="magic"), 400, "bad_field"),
-    (dict(image=picture(), decoder="greedy", n="2"), 400, "bad_field"),
-    (dict(n="1"), 400, "missing_input"),
-])
+@pytest.mark.parametrize(
+    "kwargs,status,code",
+    [
+        (dict(image=b"hello", content_type="image/jpeg"), 415, "not_an_image"),
+        (dict(image=picture(), content_type="text/plain"), 415, "unsupported_type"),
+        (
+            dict(image=picture(fmt="PNG"), content_type="image/jpeg"),
+            415,
+            "type_mismatch",
+        ),
+        (dict(image=b"\xff\xd8\xff\xe0" + bytes(500)), 422, "bad_image"),
+        (
+            dict(image=picture(6000, 5000, fmt="PNG"), content_type="image/png"),
+            413,
+            "too_many_pixels",
+        ),
+        (dict(template="no such meme at all"), 404, "unknown_template"),
+        (dict(image=picture(), n="0"), 400, "bad_field"),
+        (dict(image=picture(), n="99"), 400, "bad_field"),
+        (dict(image=picture(), seed="-1"), 400, "bad_field"),
+        (dict(image=picture(), decoder="magic"), 400, "bad_field"),
+        (dict(image=picture(), decoder="greedy", n="2"), 400, "bad_field"),
+        (dict(n="1"), 400, "missing_input"),
+    ],
+)
 def test_generate_refuses_bad_input_with_json(client, kwargs, status, code):
     assert_error(client.generate(**kwargs), status, code)
 
 
 def test_upload_size_limit_and_content_types(client, engine):
     limit = engine.config.max_upload_bytes
-    ctype, body = multipart({}, [("image", "big.jpg", "image/jpeg",
-                                  b"\xff\xd8\xff" + bytes(limit))])
-    message = assert_error(client.request("POST", "/api/generate", body,
-                                          {"Content-Type": ctype}),
-                           413, "upload_too_large")
+    ctype, body = multipart(
+        {}, [("image", "big.jpg", "image/jpeg", b"\xff\xd8\xff" + bytes(limit))]
+    )
+    message = assert_error(
+        client.request("POST", "/api/generate", body, {"Content-Type": ctype}),
+        413,
+        "upload_too_large",
+    )
     assert "MiB" in message
-    answer = client.request("POST", "/api/generate", b"n=1",
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+    answer = client.request(
+        "POST",
+        "/api/generate",
+        b"n=1",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert_error(answer, 415, "unsupported_type")
-    assert_error(client.request("POST", "/api/generate", b"[1]",
-                                {"Content-Type": "application/json"}), 400, "bad_json")
+    assert_error(
+        client.request(
+            "POST", "/api/generate", b"[1]", {"Content-Type": "application/json"}
+        ),
+        400,
+        "bad_json",
+    )
     assert_error(client.get("/api/generate"), 405, "method_not_allowed")
     assert_error(client.get("/nope"), 404, "not_found")
 
@@ -177,21 +216,28 @@ def test_protocol_errors_are_json_too(server):
     status, body = raw_exchange(server, b"BREW /pot HTTP/1.1\r\n\r\n")
     assert status == 501 and body["error"]["code"] == "http_error"
     # A huge declared upload is refused before a byte of it is read.
-    status, body = raw_exchange(server, b"POST /api/generate HTTP/1.1\r\nHost: x\r\n"
-                                b"Content-Length: 100000000000\r\n\r\n")
+    status, body = raw_exchange(
+        server,
+        b"POST /api/generate HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Length: 100000000000\r\n\r\n",
+    )
     assert status == 413 and body["error"]["code"] == "upload_too_large"
-    status, body = raw_exchange(server, b"POST /api/generate HTTP/1.1\r\n"
-                                b"Host: x\r\nConnection: close\r\n\r\n")
+    status, body = raw_exchange(
+        server, b"POST /api/generate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     assert status == 411 and body["error"]["code"] == "length_required"
 
 
 def test_slow_upload_times_out(engine):
     server = start_server(engine, engine.config.replace(socket_timeout_s=0.5))
     try:
-        status, body = raw_exchange(server, b"POST /api/generate HTTP/1.1\r\nHost: x"
-                                    b"\r\nContent-Type: multipart/form-data; "
-                                    b"boundary=b\r\nContent-Length: 1000\r\n\r\n--b",
-                                    wait=5)
+        status, body = raw_exchange(
+            server,
+            b"POST /api/generate HTTP/1.1\r\nHost: x"
+            b"\r\nContent-Type: multipart/form-data; "
+            b"boundary=b\r\nContent-Length: 1000\r\n\r\n--b",
+            wait=5,
+        )
         assert status == 408 and body["error"]["code"] == "request_timeout"
     finally:
         server.shutdown()
@@ -199,8 +245,9 @@ def test_slow_upload_times_out(engine):
 
 
 def test_rate_limit_and_request_timeout(engine):
-    limited = start_server(engine, engine.config.replace(rate_burst=2,
-                                                         rate_per_minute=1))
+    limited = start_server(
+        engine, engine.config.replace(rate_burst=2, rate_per_minute=1)
+    )
     slow = start_server(engine, engine.config.replace(request_timeout_s=0.001))
     try:
         client = Client(limited.url)
@@ -235,7 +282,7 @@ def test_internal_errors_hide_details(engine, monkeypatch):
 
 
 def test_decoders_share_one_generator_and_its_models(engine):
-    from dank.serve.engine import decode_config_for
+    from dank.apps.serve.engine import decode_config_for
 
     # Greedy captions from the tiny model may be empty (then filtered out):
     # what matters here is which cascade ran.

@@ -6,7 +6,7 @@ import zlib
 import pytest
 from serve_helpers import picture
 
-from dank.serve.checks import (
+from dank.apps.serve.checks import (
     ApiError,
     RateLimiter,
     check_image,
@@ -14,8 +14,8 @@ from dank.serve.checks import (
     parse_form,
     sniff_image,
 )
-from dank.serve.client import multipart
-from dank.serve.store import RenderStore
+from dank.apps.serve.client import multipart
+from dank.apps.serve.store import RenderStore
 
 
 class FakeClock:
@@ -26,14 +26,25 @@ class FakeClock:
         return self.now
 
 
-@pytest.mark.parametrize("fmt,declared", [
-    ("JPEG", "image/jpeg"), ("PNG", "image/png"), ("GIF", "image/gif"),
-    ("WEBP", "image/webp"), ("BMP", "image/bmp"), ("TIFF", "image/tiff"),
-    ("MPO", "image/jpeg"), ("MPO", "image/mpo"), ("PPM", "image/x-portable-pixmap"),
-    ("TGA", "application/octet-stream"), ("QOI", "image/qoi"), ("PCX", "image/x-pcx"),
-])
+@pytest.mark.parametrize(
+    "fmt,declared",
+    [
+        ("JPEG", "image/jpeg"),
+        ("PNG", "image/png"),
+        ("GIF", "image/gif"),
+        ("WEBP", "image/webp"),
+        ("BMP", "image/bmp"),
+        ("TIFF", "image/tiff"),
+        ("MPO", "image/jpeg"),
+        ("MPO", "image/mpo"),
+        ("PPM", "image/x-portable-pixmap"),
+        ("TGA", "application/octet-stream"),
+        ("QOI", "image/qoi"),
+        ("PCX", "image/x-pcx"),
+    ],
+)
 def test_uploads_pass_exactly_when_dank_images_reads_them(fmt, declared):
-    from dank.images import open_image
+    from dank.core.images import open_image
 
     data = picture(fmt=fmt)
     found, size, _ = sniff_image(data)
@@ -43,8 +54,8 @@ def test_uploads_pass_exactly_when_dank_images_reads_them(fmt, declared):
 
 
 def test_a_refused_format_is_named_as_dank_images_refuses_it():
-    from dank.errors import DankError
-    from dank.images import open_image
+    from dank.core.errors import DankError
+    from dank.core.images import open_image
 
     eps = picture(fmt="EPS")  # Writing EPS needs no Ghostscript; reading would.
     for declared in ("application/octet-stream", "image/eps"):
@@ -64,19 +75,27 @@ def bomb_png(width=100_000, height=100_000):
     return bytes(data)
 
 
-@pytest.mark.parametrize("data,declared,status,code", [
-    (b"", "image/png", 400, "empty_image"),
-    (picture(), "text/plain", 415, "unsupported_type"),
-    (picture(fmt="EPS"), "application/postscript", 415, "unsupported_type"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/jpeg", 415, "not_an_image"),
-    (b"%PDF-1.4\n" + bytes(64), "application/octet-stream", 415, "not_an_image"),
-    (picture(fmt="PNG"), "image/jpeg", 415, "type_mismatch"),
-    (picture(fmt="TIFF"), "image/png", 415, "type_mismatch"),
-    (b"\xff\xd8\xff" + b"\x00" * 64, "image/jpeg", 422, "bad_image"),
-    (picture(200, 100), "image/jpeg", 413, "too_many_pixels"),
-    (picture(200, 100, fmt="TIFF"), "image/tiff", 413, "too_many_pixels"),
-    (bomb_png(), "image/png", 413, "too_many_pixels"),  # Pillow's own bomb check.
-])
+@pytest.mark.parametrize(
+    "data,declared,status,code",
+    [
+        (b"", "image/png", 400, "empty_image"),
+        (picture(), "text/plain", 415, "unsupported_type"),
+        (picture(fmt="EPS"), "application/postscript", 415, "unsupported_type"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            "image/jpeg",
+            415,
+            "not_an_image",
+        ),
+        (b"%PDF-1.4\n" + bytes(64), "application/octet-stream", 415, "not_an_image"),
+        (picture(fmt="PNG"), "image/jpeg", 415, "type_mismatch"),
+        (picture(fmt="TIFF"), "image/png", 415, "type_mismatch"),
+        (b"\xff\xd8\xff" + b"\x00" * 64, "image/jpeg", 422, "bad_image"),
+        (picture(200, 100), "image/jpeg", 413, "too_many_pixels"),
+        (picture(200, 100, fmt="TIFF"), "image/tiff", 413, "too_many_pixels"),
+        (bomb_png(), "image/png", 413, "too_many_pixels"),  # Pillow's own bomb check.
+    ],
+)
 def test_check_image_refuses_bad_uploads(data, declared, status, code):
     with pytest.raises(ApiError) as caught:
         check_image(data, declared, max_pixels=10_000)
@@ -85,8 +104,9 @@ def test_check_image_refuses_bad_uploads(data, declared, status, code):
 
 def test_parse_form_round_trips_fields_and_binary_files():
     data = bytes(range(256)) * 4 + b"\r\n--notaboundary\r\n"
-    ctype, body = multipart({"n": "3", "template": "Success Kid"},
-                            [("image", "a b.png", "image/png", data)])
+    ctype, body = multipart(
+        {"n": "3", "template": "Success Kid"}, [("image", "a b.png", "image/png", data)]
+    )
     fields, files = parse_form(ctype, body)
     assert fields == {"n": "3", "template": "Success Kid"}
     assert files == {"image": ("a b.png", "image/png", data)}
@@ -135,9 +155,9 @@ def test_store_serves_only_its_tokens_and_expires_them():
 
 
 def test_serve_command_flags():
-    from dank.cli import build_parser
-    from dank.errors import DankError
-    from dank.serve.cli import config_from_args
+    from dank.apps.cli import build_parser
+    from dank.apps.cli.serve import config_from_args
+    from dank.core.errors import DankError
 
     parse = build_parser().parse_args
     args = parse(["serve", "--run", "r", "--rate-limit", "5", "--decoder", "sample"])
@@ -145,7 +165,11 @@ def test_serve_command_flags():
     config = config_from_args(args)
     assert (config.rate_per_minute, config.decoder) == (5, "sample")
     assert config_from_args(parse(["serve", "--max-batch", "1"])).max_batch == 1
-    for bad in (["--port", "70000"], ["--rate-limit", "0"], ["--timeout", "-1"],
-                ["--max-batch", "0"]):
+    for bad in (
+        ["--port", "70000"],
+        ["--rate-limit", "0"],
+        ["--timeout", "-1"],
+        ["--max-batch", "0"],
+    ):
         with pytest.raises(DankError):
             config_from_args(parse(["serve", *bad]))

@@ -4,7 +4,7 @@ import pytest
 from conftest import start_server
 from serve_helpers import picture
 
-from dank.serve.loadtest import process_usage, run_load
+from dank.apps.serve.loadtest import process_usage, run_load
 
 REQUESTS, CLIENTS = 24, 4
 
@@ -41,8 +41,7 @@ def test_small_soak_gives_no_server_errors(engine):
 
     server = start_server(engine)
     try:
-        soak = Soak(server.url, make_pictures(5),
-                    [t.id for t in engine.catalogue])
+        soak = Soak(server.url, make_pictures(5), [t.id for t in engine.catalogue])
         sent = soak.run(0, 60, 5, deadline=time.monotonic() + 3600)
     finally:
         server.shutdown()
@@ -54,7 +53,7 @@ def test_small_soak_gives_no_server_errors(engine):
 
 
 def test_template_caches_are_bounded(engine, monkeypatch):
-    from dank.serve import engine as engine_module
+    from dank.apps.serve import engine as engine_module
 
     monkeypatch.setattr(engine_module, "MAX_PICTURES", 2)
     monkeypatch.setattr(engine_module, "MAX_THUMBS", 3)

@@ -36,11 +36,11 @@ def fixture_text(name):
 
 
 def crawl(spider, url, out, *args, settings=TEST_SETTINGS, check=True):
-    """Runs ``python -m dank.scrape`` in a subprocess; returns (process, report)."""
+    """Runs ``python -m dank.apps.scrape`` in a subprocess; gives (process, report)."""
     command = [
         sys.executable,
         "-m",
-        "dank.scrape",
+        "dank.apps.scrape",
         spider,
         "--base-url",
         url,

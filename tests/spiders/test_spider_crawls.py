@@ -1,6 +1,6 @@
 """Offline end-to-end crawls against the 127.0.0.1 mirror (``tools/mirror_site.py``).
 
-Each crawl runs ``python -m dank.scrape`` in a subprocess (Twisted's reactor
+Each crawl runs ``python -m dank.apps.scrape`` in a subprocess (Twisted's reactor
 cannot restart in one process) and must recover exactly the captions, upvotes
 and templates the mirror's slice holds, minus what an injected fault takes away.
 """
@@ -13,10 +13,10 @@ import pytest
 from mirror_site import Faults, Mirror, load_slice
 from spider_helpers import crawl, read_captions
 
-from dank.cli import Commands
-from dank.errors import DankError
-from dank.scrape import cli
-from dank.scrape.crawl import is_loopback, run_crawl
+from dank.apps.cli import Commands
+from dank.apps.cli import scrape as cli
+from dank.apps.scrape.crawl import is_loopback, run_crawl
+from dank.core.errors import DankError
 
 SPIDERS = ("imgflip", "memegenerator")
 
@@ -183,7 +183,7 @@ def test_scrape_command_parses_and_refuses_unsafe_use(tmp_path):
 
 
 def test_scrape_command_error_exit(tmp_path):
-    from dank.scrape.__main__ import main
+    from dank.apps.scrape.__main__ import main
 
     assert main(["imgflip", "--out", str(tmp_path), "--base-url", "nope"]) == 2
     assert not (tmp_path / "crawl_report.json").exists()

@@ -193,7 +193,7 @@ def test_report_summary():
         "downloader/exception_type_count/scrapy.exceptions.DownloadTimeoutError": 2,
         "robotstxt/forbidden": 1,
         "dank/dropped/empty": 4,
-        "dank/export/captions": 16,
+        "dank/apps/export/captions": 16,
         "dank/malformed/template_box": 1,
         "dank/skipped/no_caption": 1,
     }

@@ -35,7 +35,7 @@ def epoch_log(stop_after=None):
 
 @pytest.fixture(scope="session")
 def tiny_config():
-    from dank.vision.config import PRESETS
+    from dank.models.vision.config import PRESETS
 
     # 3 epochs of 2 steps: killed after epoch 0, resumed for epochs 1 and 2.
     return PRESETS["tiny"].replace(steps=6, steps_per_epoch=2)
@@ -44,7 +44,7 @@ def tiny_config():
 @pytest.fixture(scope="session")
 def vision_run(tiny_data, tiny_config, tmp_path_factory):
     """``(run_dir, first_epochs, backup_files, resumed_epochs, metrics)``."""
-    from dank.vision.train import train_vision
+    from dank.models.vision.train import train_vision
 
     run = tmp_path_factory.mktemp("vision") / "run"
     first = epoch_log(stop_after=STOP_AFTER_EPOCH)

@@ -1,8 +1,8 @@
 import numpy as np
 import tensorflow as tf
 
-from dank.vision import augment, data
-from dank.vision.captions import caption_bank, render_caption
+from dank.models.vision import augment, data
+from dank.models.vision.captions import caption_bank, render_caption
 
 
 def test_caption_layer_has_white_text_with_black_stroke():

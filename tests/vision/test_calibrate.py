@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dank.vision.calibrate import choose_threshold, is_known
+from dank.models.vision.calibrate import choose_threshold, is_known
 
 
 def test_threshold_separates_known_from_unknown():

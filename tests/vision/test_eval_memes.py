@@ -5,9 +5,9 @@ import csv
 import pytest
 import render_eval_memes  # tools/, on the path through setup.cfg's pythonpath
 
+from dank.core.images import open_image
 from dank.data.pipeline import load_catalogue
-from dank.images import open_image
-from dank.vision.evaluate import read_labels
+from dank.models.vision.evaluate import read_labels
 
 
 def test_renders_every_template_labelled_and_deterministic(tiny_data, tmp_path):

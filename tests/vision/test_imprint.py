@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from dank.core.errors import DankError
 from dank.data.pipeline import load_catalogue
-from dank.errors import DankError
-from dank.vision import data
-from dank.vision.imprint import imprint_head
-from dank.vision.model import build_model
+from dank.models.vision import data
+from dank.models.vision.imprint import imprint_head
+from dank.models.vision.model import build_model
 
 
 def test_imprinted_head_recognises_each_template_picture(tiny_data, tiny_config):

@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from dank.errors import DankError
-from dank.vision.config import PRESETS, VisionConfig, get_config
+from dank.core.errors import DankError
+from dank.models.vision.config import PRESETS, VisionConfig, get_config
 
 
 def test_presets_are_complete_configs():

@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dank.errors import DankError
-from dank.vision.model import (
+from dank.core.errors import DankError
+from dank.models.vision.model import (
     IMAGENET_BGR_MEAN,
     ResNetPreprocess,
     build_model,
     load_pretrained,
 )
-from dank.vision.weights import resolve_weights
+from dank.models.vision.weights import resolve_weights
 
 
 def test_preprocess_config_round_trip():

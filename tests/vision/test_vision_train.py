@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dank import constants
-from dank.cli import main
-from dank.vision.evaluate import evaluate_templates
-from dank.vision.predict import classify_files, load_classifier
+from dank.apps.cli import main
+from dank.core import constants
+from dank.models.vision.evaluate import evaluate_templates
+from dank.models.vision.predict import classify_files, load_classifier
 
 
 def test_killed_run_resumes_where_it_stopped(vision_run, tiny_config):
@@ -153,8 +153,8 @@ def test_mirrored_on_two_logical_cpus(tiny_data, tmp_path):
     """Trains two steps under MirroredStrategy over 2 logical CPU devices."""
     code = textwrap.dedent(f"""
         import json
-        from dank.vision.config import PRESETS
-        from dank.vision.train import train_vision
+        from dank.models.vision.config import PRESETS
+        from dank.models.vision.train import train_vision
         config = PRESETS["tiny"].replace(steps=2, steps_per_epoch=2, bn_batches=1)
         metrics = train_vision({str(tiny_data)!r}, {str(tmp_path / "run")!r}, config,
                                strategy="mirrored", logical_cpus=2)
@@ -176,7 +176,7 @@ def test_pretrained_weights_train_head_then_all(
     vision_run, tiny_data, tiny_config, tmp_path
 ):
     """--weights PATH: the head is imprinted, trains alone, then the whole network."""
-    from dank.vision.train import train_vision
+    from dank.models.vision.train import train_vision
 
     weights = vision_run[0] / constants.VISION_DIR / constants.MODEL_FILE
     config = tiny_config.replace(steps=4, steps_per_epoch=2, head_steps=2, imprint=True)

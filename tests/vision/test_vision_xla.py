@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dank.vision.model import build_model
+from dank.models.vision.model import build_model
 
 
 @pytest.mark.slow

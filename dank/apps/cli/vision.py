@@ -1,0 +1,129 @@
+"""Commands: ``dank train vision``, ``dank classify``, ``dank evaluate templates``."""
+
+import json
+import sys
+
+from dank.core import constants
+from dank.core.distribute import add_flags as add_scaling_flags
+
+DEFAULT_DATA = "data/build/starter"
+
+
+def register(commands):
+    """Adds the vision commands to the ``dank`` parser."""
+    from dank.models.vision.config import PRESETS
+
+    train = commands.group("train").add_parser(
+        "vision",
+        help="train the template classifier (ResNet50)",
+        description="Train the ResNet50 template classifier on meme-like augmented "
+        "template images, calibrate the unknown threshold, save into RUN/vision.",
+    )
+    train.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    train.add_argument(
+        "--data", default=DEFAULT_DATA, help="data build (default %(default)s)"
+    )
+    train.add_argument(
+        "--run", default=constants.DEFAULT_RUN, help="run dir (default %(default)s)"
+    )
+    train.add_argument(
+        "--weights",
+        help="backbone weights: imagenet (from Keras' cache) "
+        "or an .h5/.keras file; default: from scratch",
+    )
+    add_scaling_flags(train, jit_default=None)
+    train.add_argument("--steps", type=int, help="override the preset's step count")
+    train.add_argument(
+        "--batch-size", type=int, help="override the preset's batch size"
+    )
+    train.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="float16 compute (GPUs; slow on CPU)",
+    )
+    train.add_argument(
+        "--profile",
+        action="store_true",
+        help="record a TensorFlow profiler trace of a few batches "
+        "into the TensorBoard logs",
+    )
+    train.set_defaults(func=_train)
+
+    classify = commands.root.add_parser(
+        "classify",
+        help="name the meme template in images",
+        description="Prints one JSON line per image: its most likely templates and "
+        "whether it is a known template at all.",
+    )
+    classify.add_argument("images", nargs="+", metavar="IMAGE")
+    classify.add_argument("--run", default=constants.DEFAULT_RUN)
+    classify.add_argument("--top-k", type=int, default=5)
+    classify.set_defaults(func=_classify)
+
+    evaluate = commands.group("evaluate").add_parser(
+        "templates",
+        help="top-1/top-5 template accuracy on labelled images",
+        description="FILE has columns file, template_id and optional "
+        "equivalent_template_ids (;-separated). Prints JSON.",
+    )
+    evaluate.add_argument("--run", default=constants.DEFAULT_RUN)
+    evaluate.add_argument("--csv", required=True, metavar="FILE")
+    evaluate.add_argument("--images", required=True, metavar="DIR")
+    evaluate.set_defaults(func=_evaluate)
+
+
+def _train(args):
+    from dank.core.errors import DankError
+    from dank.models.vision.config import get_config
+    from dank.models.vision.weights import resolve_weights
+
+    if args.weights:
+        resolve_weights(args.weights)  # Fail fast, before TensorFlow starts.
+    from dank.models.vision.train import train_vision
+
+    if args.steps is not None and args.steps < 1:
+        raise DankError(f"--steps must be positive, got {args.steps}")
+    config = get_config(args.preset).replace(
+        steps=args.steps, batch_size=args.batch_size
+    )
+    if config.steps < config.steps_per_epoch:
+        config = config.replace(steps_per_epoch=config.steps)
+    metrics = train_vision(
+        args.data,
+        args.run,
+        config,
+        weights=args.weights,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+        logical_cpus=args.logical_cpus,
+        profile=args.profile,
+        jit_compile=args.jit_compile,
+        force=args.force,
+    )
+    print(json.dumps(metrics))
+    return 0
+
+
+def _classify(args):
+    from dank.core.errors import DankError
+    from dank.models.vision.predict import classify_files
+
+    if args.top_k < 1:
+        raise DankError(f"--top-k must be at least 1, got {args.top_k}")
+    failed = 0
+    for result in classify_files(args.images, args.run, top_k=args.top_k):
+        failed += "error" in result
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    if failed:
+        print(
+            f"dank: {failed} of {len(args.images)} images could not be read",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+def _evaluate(args):
+    from dank.models.vision.evaluate import evaluate_templates
+
+    print(json.dumps(evaluate_templates(args.run, args.csv, args.images), indent=2))
+    return 0

@@ -1,0 +1,75 @@
+"""What machine a figure was measured on: CPU, cores, versions, switches, load.
+
+One place for the machine record that benchmark results, experiment results and
+generation reports carry, so they can be compared field by field. TensorFlow is
+imported only when ``with_tf`` asks for its versions and settings.
+"""
+
+import os
+import platform
+import re
+from pathlib import Path
+
+
+def read_cpuinfo():
+    """The text of /proc/cpuinfo, or None where there is none (macOS, Windows)."""
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def cpu_flags(cpuinfo):
+    """The feature flags of the first CPU in /proc/cpuinfo text (x86 ``flags``,
+    ARM ``Features``)."""
+    m = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", cpuinfo or "", re.MULTILINE)
+    return set(m.group(1).split()) if m else set()
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (or platform's guess)."""
+    m = re.search(r"^model name\s*:\s*(.+)$", read_cpuinfo() or "", re.MULTILINE)
+    return m.group(1).strip() if m else platform.processor() or platform.machine()
+
+
+def usable_cores():
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
+
+
+def machine_info(with_tf=True):
+    """CPU, cores, versions, the oneDNN/XLA switches this process runs with, and
+    the 1-minute load average (above the core count: the CPU was shared)."""
+    info = {
+        "cpu": cpu_model(),
+        "cores": usable_cores(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset)"),
+        "tf_xla_flags": os.environ.get("TF_XLA_FLAGS", ""),
+        "load_average_1min": round(os.getloadavg()[0], 2)
+        if hasattr(os, "getloadavg")
+        else None,
+    }
+    try:
+        import numpy
+
+        info["numpy"] = numpy.__version__
+    except ImportError:
+        pass
+    if with_tf:
+        import keras
+        import tensorflow as tf
+
+        info.update(
+            tensorflow=tf.__version__,
+            keras=keras.__version__,
+            gpus=len(tf.config.list_physical_devices("GPU")),
+            intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+            inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
+            # Global auto-clustering; each figure names its own jit_compile.
+            xla_auto_jit=bool(tf.config.optimizer.get_jit()),
+        )
+    return info

@@ -1,0 +1,139 @@
+"""Configuration of the caption model and its training, and the presets.
+
+``PRESETS`` holds one ``LanguageConfig`` per preset name: ``tiny`` (tests; trains
+in seconds), ``cpu`` (``make train`` on the starter set within minutes on a
+2-core CPU), ``paper`` (the settings of Peirson & Tolunay 2018, PAPER.md) and
+``full`` (the paper's model size on the full catalogue, trained like ``cpu``).
+"""
+
+import dataclasses
+
+VARIANTS = ("template", "image", "label_average", "attention")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageConfig:
+    """Everything that defines a caption model and how it is trained."""
+
+    variant: str = "template"  # One of VARIANTS; "template" is ours, others paper's.
+    embedding_dim: int = 300  # Word embedding size (paper: 300, GloVe-initialised).
+    units: int = 512  # LSTM units per layer (paper: 512).
+    num_layers: int = 1  # Stacked LSTM layers (paper: 1).
+    template_dim: int = 128  # Learned template embedding size ("template" variant).
+    conditioning: str = "both"  # How the template enters: "init", "input", "both".
+    image_dim: int = 2048  # Image feature size (ResNet50 pooled features).
+    max_label_words: int = 8  # Template-name words kept (label_average/attention).
+    dropout: float = 0.3  # Rate on LSTM inputs and outputs (paper: keep 0.7).
+    init_scale: float = 0.08  # Uniform init in +-init_scale (paper: 0.08); 0 = Keras.
+    optimizer: str = "sgd"  # "sgd" (paper) or "adam".
+    learning_rate: float = 2.0  # Initial learning rate (paper: SGD 2.0).
+    lr_decay_epochs: int = 8  # Multiply the rate by lr_decay every N epochs (paper: 8).
+    lr_decay: float = 0.5  # Decay factor (paper: halved).
+    clipnorm: float = 5.0  # Global gradient-norm clip (paper: 5.0).
+    batch_size: int = 32  # Captions per batch (paper: 32).
+    epochs: int = 56  # Passes over the training split (paper: about 56).
+    # Batches per epoch; 0 = one full pass. A fixed number keeps the training
+    # time of a preset independent of the data size (the cpu preset's budget).
+    steps_per_epoch: int = 0
+    max_len: int = 0  # Cut captions to this many tokens; 0 keeps all (builds cap 29).
+    weight_by_upvotes: bool = False  # Weight captions by upvote percentile (0.5..1.5).
+    # Tie the output layer to the word embedding (Press & Wolf 2017): the LSTM
+    # output is projected to embedding_dim and scored against the embedding
+    # matrix. Fewer parameters, and a cheaper vocabulary projection when
+    # embedding_dim < units.
+    tie_embeddings: bool = False
+    unroll: bool = False  # Unroll the LSTM time loop (static lengths only).
+    samples_every: int = 1  # Log sample captions to TensorBoard every N epochs.
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
+            )
+        if self.conditioning not in ("init", "input", "both"):
+            raise ValueError(
+                f"conditioning must be init, input or both, got {self.conditioning!r}"
+            )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS = {
+    "tiny": LanguageConfig(
+        embedding_dim=16,
+        units=32,
+        template_dim=8,
+        image_dim=2048,
+        max_label_words=4,
+        dropout=0.1,
+        optimizer="adam",
+        learning_rate=1e-2,
+        lr_decay_epochs=0,
+        batch_size=16,
+        epochs=2,
+    ),
+    # Chosen for held-out perplexity within the make-train budget on 2 CPU
+    # cores (starter set: 100 templates, 59k training captions, vocabulary
+    # 10.5k). Adam converges in far fewer updates than the paper's SGD. The
+    # vocabulary projection dominates the cost, so the output layer is tied to
+    # the 128-d word embedding (half the projection's FLOPs of an untied 256-d
+    # one, and better perplexity at every step count we tried). The model is
+    # underfitted at this budget, so dropout is light (0.1 beat 0.25 and 0.3).
+    # 8 x 500 batches of 64 is about 4.3 passes over the training captions;
+    # updates matter more than batch size (800 batches of 128 reached only 115).
+    # Measurements: README "Training and results".
+    "cpu": LanguageConfig(
+        embedding_dim=128,
+        units=256,
+        template_dim=64,
+        dropout=0.1,
+        init_scale=0.0,
+        optimizer="adam",
+        learning_rate=3e-3,
+        lr_decay_epochs=3,
+        lr_decay=0.5,
+        clipnorm=5.0,
+        batch_size=64,
+        epochs=8,
+        steps_per_epoch=500,
+        tie_embeddings=True,
+    ),
+    "paper": LanguageConfig(),
+}
+
+# The paper's model size (embedding 300, LSTM 512, template embedding 128) on
+# the full catalogue (3,181 templates, 280k training captions, vocabulary 26k),
+# trained with the cpu preset's recipe so that it fits 2 CPU cores (1 h 40 min
+# here): Adam, the output tied to the word embedding (at batch 64, 1.6x the
+# tokens/s of the paper's untied 512 -> 26k projection at batch 32), light
+# dropout; a lower rate for the larger model. 9 x 1,000 batches of 64 is about
+# 2 passes over the training captions. Measurements: README "Training and
+# results".
+PRESETS["full"] = PRESETS["cpu"].replace(
+    **{
+        f: getattr(PRESETS["paper"], f)
+        for f in ("embedding_dim", "units", "template_dim")
+    },
+    learning_rate=2e-3,
+    epochs=9,
+    steps_per_epoch=1000,
+)
+
+
+def get_preset(name):
+    """Returns the preset ``name``; ``ValueError`` lists the known ones."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,150 @@
+"""Vision configuration: one frozen dataclass, presets as data."""
+
+import dataclasses
+from dataclasses import dataclass
+
+from dank.core.errors import DankError
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    """Everything that shapes a template-classifier run."""
+
+    image_size: int  # Model input side S in pixels (paper: 224).
+    batch_size: int  # Images per optimizer step (global, over all replicas).
+    steps: int  # Optimizer steps in total (head and full phases together).
+    steps_per_epoch: int  # Keras epoch length; BackupAndRestore resumes per epoch.
+    learning_rate: float  # Peak AdamW learning rate after warm-up.
+    warmup_steps: int  # Linear warm-up from 0 to the peak, then cosine decay to 0.
+    weight_decay: float  # AdamW decoupled weight decay.
+    head_steps: int  # With pretrained weights: steps training the head only.
+    dropout: float  # Dropout on the 2048-d embedding before the head.
+    label_smoothing: float  # Cross-entropy label smoothing.
+    canvas_scale: float  # Templates are resized to S * canvas_scale before cropping.
+    min_crop_area: float  # Random crops keep at least this share of the canvas.
+    jpeg_quality: tuple  # (min, max) JPEG re-compression quality.
+    caption_bank: int  # Caption text layers pre-rendered once per split.
+    val_per_template: int  # Synthetic validation memes per template.
+    val_unknown: int  # Synthetic unknown images used for calibration.
+    bn_batches: int  # Training batches used to re-estimate BatchNorm statistics.
+    shuffle_buffer: int  # tf.data shuffle buffer over templates.
+    seed: int  # Seed for augmentation and the fixed validation set.
+    # XLA for the train step. Off for the CPU presets: on this 2-core CPU it
+    # trained at 0.64x graph mode at 96 px and 0.22x at 64 px (idle,
+    # bench_vision.py, 2026-11-26). On for `paper`, which is meant for a GPU.
+    jit_compile: bool
+    # With pretrained weights: start the new head from the backbone's embeddings
+    # of the clean templates (weight imprinting; dank.models.vision.imprint).
+    imprint: bool = False
+
+    def to_dict(self):
+        """Returns the config as a JSON-able dict (for run.json)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes):
+        """Returns a copy with ``changes`` applied (None values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS = {
+    # For tests: still ResNet50, a handful of steps on tiny images.
+    "tiny": VisionConfig(
+        image_size=32,
+        batch_size=8,
+        steps=6,
+        steps_per_epoch=2,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        weight_decay=1e-4,
+        head_steps=2,
+        dropout=0.0,
+        label_smoothing=0.0,
+        canvas_scale=1.25,
+        min_crop_area=0.6,
+        jpeg_quality=(40, 95),
+        caption_bank=8,
+        val_per_template=2,
+        val_unknown=8,
+        bn_batches=2,
+        shuffle_buffer=64,
+        seed=1234,
+        jit_compile=False,
+    ),
+    # The starter set (~100 templates) on a 2-core CPU in about 15 minutes:
+    # ResNet50 trains at about 17 images/s at 96 px here.
+    "cpu": VisionConfig(
+        image_size=96,
+        batch_size=32,
+        steps=480,
+        steps_per_epoch=40,
+        learning_rate=2e-3,
+        warmup_steps=30,
+        weight_decay=1e-4,
+        head_steps=60,
+        dropout=0.2,
+        label_smoothing=0.1,
+        canvas_scale=1.25,
+        min_crop_area=0.55,
+        jpeg_quality=(25, 95),
+        caption_bank=512,
+        val_per_template=5,
+        val_unknown=300,
+        bn_batches=20,
+        shuffle_buffer=4096,
+        seed=1234,
+        jit_compile=False,
+    ),
+    # The paper's input size; meant for a GPU.
+    "paper": VisionConfig(
+        image_size=224,
+        batch_size=64,
+        steps=20000,
+        steps_per_epoch=500,
+        learning_rate=1e-3,
+        warmup_steps=500,
+        weight_decay=1e-4,
+        head_steps=1000,
+        dropout=0.2,
+        label_smoothing=0.1,
+        canvas_scale=1.25,
+        min_crop_area=0.55,
+        jpeg_quality=(25, 95),
+        caption_bank=1024,
+        val_per_template=10,
+        val_unknown=1000,
+        bn_batches=50,
+        shuffle_buffer=8192,
+        seed=1234,
+        jit_compile=True,
+    ),
+}
+
+# Every merged template of the full catalogue (3,181) on a 2-core CPU in about
+# 45 minutes (39 of them training at 52 images/s): the `cpu` preset at 64 px
+# (ResNet50 trains about twice as fast as at 96 px), with bigger batches and
+# more steps. It is meant to start from the starter model's backbone (`make
+# train-full` passes --weights) with the head imprinted from that backbone's
+# embeddings of the templates: 42% top-1 on the full validation set before any
+# training, where a random head still had 0.1% training top-1 after 400 steps.
+PRESETS["full"] = PRESETS["cpu"].replace(
+    image_size=64,
+    batch_size=64,
+    steps=1900,
+    steps_per_epoch=100,
+    warmup_steps=100,
+    head_steps=100,
+    caption_bank=1024,
+    val_per_template=2,
+    learning_rate=1e-3,
+    imprint=True,
+)
+
+
+def get_config(preset):
+    """Returns the preset ``preset`` or raises ``DankError`` naming the choices."""
+    if preset not in PRESETS:
+        raise DankError(
+            f"unknown vision preset {preset!r}; choose from {', '.join(PRESETS)}"
+        )
+    return PRESETS[preset]

@@ -1,0 +1,111 @@
+"""The template classifier: ResNet50 backbone, pooled embedding, linear head.
+
+The saved model takes raw RGB pixels (float32, 0..255, [B, S, S, 3]) and does
+ResNet's own preprocessing inside, so every caller (classify, cascade, export)
+feeds the same thing. It returns ``{"logits": [B, n], "embedding": [B, 2048]}``.
+"""
+
+import keras
+from keras import layers, ops
+
+from dank.core.errors import DankError
+from dank.models.vision.weights import resolve_weights
+
+# ImageNet channel means in BGR order: what ResNet50's "caffe" mode subtracts.
+IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
+BACKBONE_NAME = "resnet50"
+EMBEDDING_DIM = 2048
+
+
+@keras.saving.register_keras_serializable(package="dank")
+class ResNetPreprocess(layers.Layer):
+    """RGB 0..255 -> BGR minus the ImageNet mean, as ResNet50 was trained on.
+
+    Args:
+        mean: per-channel BGR means to subtract.
+    """
+
+    def __init__(self, mean=IMAGENET_BGR_MEAN, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = tuple(float(m) for m in mean)
+
+    def call(self, images):
+        images = ops.cast(images, self.compute_dtype)
+        bgr = ops.flip(images, axis=-1)
+        return bgr - ops.convert_to_tensor(self.mean, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mean": list(self.mean)}
+
+
+def build_model(n_templates, image_size, dropout=0.0):
+    """Builds the classifier with randomly initialised weights.
+
+    Args:
+        n_templates: number of classes (templates in the catalogue).
+        image_size: input side S in pixels.
+        dropout: dropout rate on the embedding, active only in training.
+
+    Returns:
+        A functional ``keras.Model`` with outputs ``logits`` and ``embedding``.
+    """
+    if n_templates < 2:
+        raise DankError(
+            f"need at least 2 templates to train a classifier, got {n_templates}"
+        )
+    inputs = keras.Input((image_size, image_size, 3), dtype="float32", name="image")
+    x = ResNetPreprocess(name="preprocess")(inputs)
+    backbone = keras.applications.ResNet50(
+        include_top=False,
+        weights=None,
+        pooling="avg",
+        input_shape=(image_size, image_size, 3),
+        name=BACKBONE_NAME,
+    )
+    embedding = backbone(x)
+    embedding = layers.Activation("linear", dtype="float32", name="embedding")(
+        embedding
+    )
+    hidden = layers.Dropout(dropout, name="dropout")(embedding)
+    logits = layers.Dense(n_templates, dtype="float32", name="logits")(hidden)
+    return keras.Model(
+        inputs, {"logits": logits, "embedding": embedding}, name="vision"
+    )
+
+
+def backbone(model):
+    """Returns the ResNet50 sub-model of a classifier built by ``build_model``."""
+    return model.get_layer(BACKBONE_NAME)
+
+
+def load_pretrained(model, weights):
+    """Loads backbone weights into ``model``.
+
+    Args:
+        model: a classifier from ``build_model``.
+        weights: ``"imagenet"`` (must already be in Keras' cache; nothing is
+            downloaded at run time), a ``.h5`` ResNet50-no-top weights file, or a
+            ``.keras`` file holding a dank vision model or a bare ResNet50.
+
+    Raises:
+        DankError: the weights are not available or do not fit.
+    """
+    net = backbone(model)
+    path = resolve_weights(weights)
+    try:
+        if path.suffix == ".keras":
+            source = keras.saving.load_model(path, compile=False)
+            names = [layer.name for layer in source.layers]
+            source = (
+                source.get_layer(BACKBONE_NAME) if BACKBONE_NAME in names else source
+            )
+            net.set_weights(source.get_weights())
+        else:
+            net.load_weights(str(path))
+    except (ValueError, OSError, KeyError) as e:
+        raise DankError(
+            f"--weights {weights}: could not load ResNet50 backbone weights ({e})"
+        ) from e

@@ -1,0 +1,170 @@
+"""Loads a trained classifier from a run and names the templates in pictures."""
+
+from pathlib import Path
+
+import numpy as np
+
+from dank.core import constants
+from dank.core.errors import DankError
+from dank.core.images import open_image
+from dank.core.io import read_json
+from dank.core.run import component_dir, read_run_info
+
+# Pictures are shrunk to this many times the model's input side while decoding,
+# so a huge photo costs no more than a small one.
+DECODE_SIDE_FACTOR = 4
+
+
+class Classifier:
+    """A trained template classifier with its catalogue and unknown threshold.
+
+    Attributes:
+        model: the Keras model (raw RGB 0..255 in; ``logits``, ``embedding`` out).
+        catalogue: the run's ``Catalogue`` (label -> template).
+        calibration: the dict from ``calibration.json``.
+        image_size: the model's input side S in pixels.
+        threshold: ``known`` means the top probability is at least this.
+    """
+
+    def __init__(self, model, catalogue, calibration, image_size):
+        import tensorflow as tf
+
+        self.model = model
+        self.catalogue = catalogue
+        self.calibration = calibration
+        self.image_size = int(image_size)
+        self.threshold = float(calibration["threshold"])
+        self._forward = tf.function(
+            lambda x: model(x, training=False), reduce_retracing=True
+        )
+
+    def preprocess(self, images):
+        """Resizes images (one array [B,H,W,3] or a list of [H,W,3]) to [B,S,S,3]."""
+        import tensorflow as tf
+
+        size = (self.image_size, self.image_size)
+        if isinstance(images, np.ndarray | tf.Tensor) and len(images.shape) == 4:
+            batch = tf.cast(images, tf.float32)
+            if tuple(batch.shape[1:3]) == size:
+                return batch
+            return tf.image.resize(batch, size, antialias=True)
+        resized = [
+            tf.image.resize(
+                tf.cast(np.asarray(image), tf.float32), size, antialias=True
+            )
+            for image in images
+        ]
+        if not resized:
+            return tf.zeros((0, *size, 3), tf.float32)
+        return tf.stack(resized)
+
+    def predict(self, images):
+        """Returns (probs float32 [B, n_templates], embedding float32 [B, 2048]).
+
+        Args:
+            images: RGB pixels 0..255, uint8 or float: an array [B, H, W, 3] of
+                any size, or a list of [H, W, 3] arrays of different sizes.
+        """
+        import tensorflow as tf
+
+        batch = self.preprocess(images)
+        out = self._forward(batch)
+        probs = tf.nn.softmax(tf.cast(out["logits"], tf.float32))
+        return probs.numpy(), tf.cast(out["embedding"], tf.float32).numpy()
+
+    def describe(self, probs, top_k=5):
+        """Turns one row of probabilities into the ``dank classify`` dict parts."""
+        order = np.argsort(-probs)[:top_k]
+        templates = []
+        for label in order:
+            template = self.catalogue[int(label)]
+            templates.append(
+                {
+                    "id": template.id,
+                    "name": template.name,
+                    "prob": round(float(probs[label]), 6),
+                    "aliases": list(template.aliases),
+                }
+            )
+        return {"templates": templates, "known": bool(probs.max() >= self.threshold)}
+
+
+def load_classifier(run_dir):
+    """Loads the vision model of ``run_dir`` (``dank train vision --run``)."""
+    import keras
+
+    from dank.data.catalogue import Catalogue
+    from dank.models.vision import model as _model  # noqa: F401 - registers custom layers.
+
+    out = component_dir(run_dir, constants.VISION_DIR)
+    info = read_run_info(run_dir)
+    config = info.get("components", {}).get(constants.VISION_DIR, {})
+    try:
+        model = keras.saving.load_model(out / constants.MODEL_FILE, compile=False)
+    except (ValueError, OSError) as e:
+        raise DankError(
+            f"{out / constants.MODEL_FILE} could not be loaded ({e}); retrain with "
+            f"`dank train vision --run {run_dir}`"
+        ) from e
+    image_size = config.get("image_size") or model.inputs[0].shape[1]
+    calibration = read_json(out / constants.CALIBRATION_FILE, what="vision calibration")
+    catalogue = Catalogue.load(Path(run_dir) / constants.CATALOGUE_FILE)
+    return Classifier(model, catalogue, calibration, image_size)
+
+
+def load_array(path, image_size):
+    """Decodes an image file ("-": stdin) safely to uint8 [H, W, 3], shrunk."""
+    import sys
+
+    from dank.core.images import display_name, downscale, read_stream
+
+    name = display_name(path)
+    if path == "-":  # Read up to the upload limit, like ``dank generate -``.
+        path = read_stream(getattr(sys.stdin, "buffer", None), name=name)
+    image = downscale(open_image(path, name=name), image_size * DECODE_SIDE_FACTOR)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def classify_files(paths, run_dir, top_k=5, batch_size=16, classifier=None):
+    """Classifies image files; yields one dict per path, in order.
+
+    A good file gives ``{"image", "templates": [{"id", "name", "prob",
+    "aliases"}, ...], "known"}``; a bad one (missing, corrupt, not an image)
+    gives ``{"image", "error"}`` and the rest carry on.
+    """
+    from dank.core.images import display_name
+
+    classifier = classifier or load_classifier(run_dir)
+    paths = [str(p) for p in paths]
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start : start + batch_size]
+        arrays, results = {}, {}
+        for i, path in enumerate(chunk):
+            # Keyed by position: the same file named twice is two results.
+            try:
+                arrays[i] = load_array(path, classifier.image_size)
+            except DankError as e:
+                results[i] = {"image": display_name(path), "error": str(e)}
+        if arrays:
+            probs = _predict_padded(classifier, list(arrays.values()))
+            for i, row in zip(arrays, probs):
+                results[i] = {
+                    "image": display_name(chunk[i]),
+                    **classifier.describe(row, top_k),
+                }
+        yield from (results[i] for i in range(len(chunk)))
+
+
+def _predict_padded(classifier, arrays):
+    """Probabilities of ``arrays``, run as a batch padded to a power of two.
+
+    A chunk holds however many of its files could be read; padding keeps the
+    batch shapes to a handful, each traced once, instead of one trace per count.
+    """
+    import tensorflow as tf
+
+    batch = classifier.preprocess(arrays)
+    pad = 2 ** (len(arrays) - 1).bit_length() - len(arrays)
+    if pad > 0:
+        batch = tf.concat([batch, tf.zeros((pad, *batch.shape[1:]), batch.dtype)], 0)
+    return classifier.predict(batch)[0][: len(arrays)]

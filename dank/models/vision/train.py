@@ -1,0 +1,404 @@
+"""Trains the template classifier into ``run_dir/vision``.
+
+Phases: with pretrained backbone weights, the head trains alone first and then
+everything is unfrozen; from scratch there is one phase. Each phase runs
+``model.fit`` under the chosen ``tf.distribute`` strategy with
+``BackupAndRestore`` (one Keras epoch = ``steps_per_epoch`` steps), so a killed
+run resumes at its last completed epoch. After training, BatchNorm statistics
+are re-estimated on fresh batches (short runs otherwise collapse at evaluation
+because the moving averages lag the weights), the known/unknown threshold is
+calibrated on the validation set, and the model is saved atomically.
+"""
+
+import importlib.util
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dank.core import constants
+from dank.core.distribute import (
+    get_strategy,
+    resolve_jit_compile,
+    run_writer,
+    xla_errors,
+)
+from dank.core.io import atomic_path, write_json
+from dank.core.progress import fit_verbosity
+from dank.core.run import finished_metrics, prepare_run, undo_on_error
+from dank.core.summaries import (
+    ProfileBatches,
+    Throughput,
+    write_final,
+    write_hparams,
+)
+from dank.data.pipeline import load_catalogue
+from dank.models.vision import calibrate, data
+from dank.models.vision.imprint import imprint_head
+from dank.models.vision.model import backbone, build_model, load_pretrained
+from dank.models.vision.weights import resolve_weights
+
+log = logging.getLogger(__name__)
+
+HEAD_DONE_FILE = "head_done.weights.h5"
+# The trained model before its final evaluation; renamed to model.keras after.
+UNEVALUATED_FILE = "unevaluated.keras"
+BATCH_LOG_EVERY = 10  # Steps between batch-level TensorBoard scalars (at most).
+
+
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to 0."""
+
+    def __init__(self, peak, warmup, total):
+        self.peak, self.warmup, self.total = (
+            float(peak),
+            int(warmup),
+            max(1, int(total)),
+        )
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warm = self.peak * (step + 1.0) / max(1, self.warmup)
+        progress = keras.ops.clip(
+            (step - self.warmup) / max(1, self.total - self.warmup), 0.0, 1.0
+        )
+        cosine = 0.5 * self.peak * (1.0 + keras.ops.cos(np.pi * progress))
+        return keras.ops.where(step < self.warmup, warm, cosine)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
+
+
+class _StepCounter(keras.callbacks.Callback):
+    """Counts the steps actually run in this process (a resumed run skips some)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def reestimate_batchnorm(model, batches, n_batches):
+    """Replaces BatchNorm moving statistics by their average over fresh batches.
+
+    Runs forward passes in training mode with each layer's momentum set to
+    k / (k + 1) on the k-th batch, which makes the moving mean and variance the
+    cumulative average over the batches (precise BN).
+
+    Args:
+        model: a classifier from ``build_model``.
+        batches: a dataset of (images, labels) batches.
+        n_batches: how many batches to average over.
+    """
+    norms = [
+        layer
+        for layer in backbone(model).layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    saved = [layer.momentum for layer in norms]
+    try:
+        for k, (images, _) in enumerate(batches.take(n_batches)):
+            for layer in norms:
+                layer.momentum = k / (k + 1.0)
+            model(images, training=True)
+    finally:
+        for layer, momentum in zip(norms, saved):
+            layer.momentum = momentum
+
+
+def predict_arrays(model, batches):
+    """Runs ``model`` over a dataset of images (or (images, labels)).
+
+    Returns:
+        (probs [N, n], embeddings [N, 2048], labels [N] or None).
+    """
+    forward = tf.function(lambda x: model(x, training=False))
+    probs, embeddings, labels = [], [], []
+    for item in batches:
+        images = item[0] if isinstance(item, tuple) else item
+        out = forward(images)
+        probs.append(tf.nn.softmax(out["logits"]).numpy())
+        embeddings.append(out["embedding"].numpy())
+        if isinstance(item, tuple):
+            labels.append(item[1].numpy())
+    return (
+        np.concatenate(probs),
+        np.concatenate(embeddings),
+        np.concatenate(labels) if labels else None,
+    )
+
+
+def topk_accuracy(probs, labels, k):
+    """Share of rows whose label is among the ``k`` most probable classes."""
+    top = np.argsort(-probs, axis=1)[:, :k]
+    return float((top == labels[:, None]).any(axis=1).mean())
+
+
+def _log_callbacks(logs_dir, name, config, profile=False):
+    """TensorBoard logs when TensorBoard is installed, else a CSV per phase.
+
+    Each epoch logs loss, top-1/top-5 accuracy, learning rate and images/s
+    (``logs/<phase>/train``); ``profile`` adds a profiler trace of a few batches.
+    """
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    rate = Throughput(config.steps_per_epoch * config.batch_size, "images_per_second")
+    csv = keras.callbacks.CSVLogger(str(logs_dir / f"{name}.csv"), append=True)
+    if importlib.util.find_spec("tensorboard") is None:
+        log.warning("tensorboard is not installed; logging %s to %s.csv", name, name)
+        return [rate, csv]
+    # Keras records epoch scalars only when the last batch's global index is a
+    # multiple of update_freq (its batch-level record_if is still active), so
+    # the batch interval must divide the epoch length.
+    every = math.gcd(BATCH_LOG_EVERY, config.steps_per_epoch)
+    board = keras.callbacks.TensorBoard(str(logs_dir / name), update_freq=every)
+    trace = [ProfileBatches(logs_dir / name / "train")] if profile else []
+    return [rate, csv, board, *trace]
+
+
+def _fit_phase(
+    model, train_model, dataset, config, steps, out_dir, name, callbacks, profile
+):
+    """Runs one phase of ``steps`` steps with its own backup; returns steps run."""
+    epochs = max(1, steps // config.steps_per_epoch)
+    # Whole epochs (BackupAndRestore resumes per epoch); the schedule ends with them.
+    steps = epochs * config.steps_per_epoch
+    schedule = WarmupCosine(
+        config.learning_rate, min(config.warmup_steps, steps // 2), steps
+    )
+    train_model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing
+        ),
+        metrics=[
+            keras.metrics.CategoricalAccuracy(name="top1"),
+            keras.metrics.TopKCategoricalAccuracy(5, name="top5"),
+        ],
+        jit_compile=config.jit_compile,
+    )
+    counter = _StepCounter()
+    backup = keras.callbacks.BackupAndRestore(
+        str(out_dir / constants.BACKUP_DIR / name), save_freq="epoch"
+    )
+    train_model.fit(
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=[
+            backup,
+            *_log_callbacks(out_dir / constants.LOGS_DIR, name, config, profile),
+            counter,
+            *callbacks,
+        ],
+        verbose=fit_verbosity(),
+    )
+    return counter.steps
+
+
+def train_vision(
+    data_dir,
+    run_dir,
+    config,
+    weights=None,
+    strategy="default",
+    mixed_precision=False,
+    logical_cpus=0,
+    callbacks=(),
+    profile=False,
+    jit_compile=None,
+    force=False,
+):
+    """Trains, calibrates and saves the classifier; returns the metrics dict.
+
+    A finished run is not retrained unless ``force``; a run killed during its
+    final evaluation resumes there.
+
+    Args:
+        data_dir: a data build.
+        run_dir: the run directory (created if missing).
+        config: a ``VisionConfig``.
+        weights: None (from scratch), ``"imagenet"`` or a weights file path.
+        strategy: a ``dank.core.distribute.STRATEGIES`` name. Made before anything
+            else runs TensorFlow; on a multi-worker run only the chief writes.
+        mixed_precision: use float16 compute (for GPUs).
+        logical_cpus: split the CPU into this many devices (testing ``mirrored``).
+        callbacks: extra Keras callbacks for ``fit`` (tests use one to interrupt).
+        profile: record a profiler trace of a few batches of each phase.
+        jit_compile: ``"auto"``, ``"on"``, ``"off"``; None keeps the preset's.
+        force: retrain a finished run from scratch.
+    """
+    if weights:
+        resolve_weights(weights)  # Before the run directory is touched.
+    dist = get_strategy(strategy, logical_cpus)  # Before any TensorFlow op.
+    if jit_compile is not None:
+        config = config.replace(jit_compile=resolve_jit_compile(jit_compile))
+    with (
+        run_writer(dist, run_dir) as writer_run,
+        undo_on_error(writer_run, constants.VISION_DIR),
+    ):
+        out_dir = Path(writer_run) / constants.VISION_DIR
+        done = finished_metrics(out_dir, force)
+        if done is not None:
+            return done
+        settings = {
+            **config.to_dict(),
+            "weights": weights,
+            "strategy": strategy,
+            "mixed_precision": bool(mixed_precision),
+        }
+        out_dir = prepare_run(writer_run, data_dir, constants.VISION_DIR, settings)
+        if mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        pending = out_dir / UNEVALUATED_FILE
+        if pending.is_file():  # Killed during the final evaluation: resume there.
+            log.info("vision: %s is trained; evaluating it", pending)
+            model, train_seconds, steps_run = keras.saving.load_model(pending), 0, 0
+        else:
+            write_hparams(
+                out_dir / constants.LOGS_DIR,
+                settings,
+                trial_id=f"{out_dir.parent.name}/{out_dir.name}",
+            )
+            with xla_errors(config.jit_compile):
+                model, train_seconds, steps_run = _train(
+                    dist, data_dir, config, weights, out_dir, callbacks, profile
+                )
+            with atomic_path(pending) as tmp:
+                model.save(tmp)
+            (out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE).unlink(missing_ok=True)
+        metrics = _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds)
+        metrics.update(
+            strategy=strategy,
+            replicas=int(dist.num_replicas_in_sync),
+            jit_compile={
+                "flag": str(jit_compile or "preset"),
+                "on": bool(config.jit_compile),
+            },
+        )
+        write_json(out_dir / constants.METRICS_FILE, metrics)
+        os.replace(pending, out_dir / constants.MODEL_FILE)  # Marks it finished.
+        log.info("vision: %s", metrics)
+        return metrics
+
+
+def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
+    """Both phases of training; returns ``(model, seconds, steps run)``."""
+    n = len(load_catalogue(data_dir))
+    with dist.scope():
+        model = build_model(n, config.image_size, config.dropout)
+        if weights:
+            load_pretrained(model, weights)
+            # A resumed run (it has backups) restores its own head instead.
+            backups = out_dir / constants.BACKUP_DIR
+            resuming = backups.is_dir() and any(backups.iterdir())
+            if config.imprint and not resuming:
+                stats = imprint_head(model, data.template_images(data_dir, config))
+                log.info("vision: head imprinted from the templates: %s", stats)
+        train_model = keras.Model(model.inputs, model.get_layer("logits").output)
+
+    dataset = data.train_dataset(data_dir, config).map(
+        lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    start, steps_run = time.perf_counter(), 0
+    head_steps = min(config.head_steps, config.steps // 2) if weights else 0
+    head_done = out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE
+    phase = dict(
+        model=model,
+        train_model=train_model,
+        dataset=dataset,
+        config=config,
+        out_dir=out_dir,
+        callbacks=callbacks,
+        profile=profile,
+    )
+    with dist.scope():
+        if head_steps and head_done.is_file():
+            train_model.load_weights(head_done)
+        elif head_steps:
+            backbone(model).trainable = False
+            steps_run += _fit_phase(steps=head_steps, name="head", **phase)
+            backbone(model).trainable = True
+            train_model.save_weights(head_done)
+        steps_run += _fit_phase(steps=config.steps - head_steps, name="full", **phase)
+    train_seconds = time.perf_counter() - start
+
+    reestimate_batchnorm(
+        model,
+        data.train_dataset(data_dir, config, seed=config.seed + 99),
+        config.bn_batches,
+    )
+    return model, train_seconds, steps_run
+
+
+def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
+    """Validation accuracy and the unknown threshold; logs them; returns metrics."""
+    catalogue = load_catalogue(data_dir)
+    probs, _, labels = predict_arrays(model, data.val_dataset(data_dir, config))
+    unknown_probs, _, _ = predict_arrays(model, data.unknown_dataset(config))
+    calibration = calibrate.choose_threshold(
+        probs.max(axis=1),
+        unknown_probs.max(axis=1),
+        unknown_source=f"{config.val_unknown} synthetic colour-field/noise pictures",
+    )
+    write_json(out_dir / constants.CALIBRATION_FILE, calibration)
+    metrics = {
+        "val_top1": topk_accuracy(probs, labels, 1),
+        "val_top5": topk_accuracy(probs, labels, 5),
+        "n_val": int(labels.size),
+        "n_templates": len(catalogue),
+        "image_size": config.image_size,
+        "steps": config.steps,
+        "steps_run_this_process": steps_run,
+        "train_seconds": round(train_seconds, 1),
+        "train_images_per_second": round(
+            steps_run * config.batch_size / train_seconds, 2
+        )
+        if steps_run
+        else None,
+        "known_recall": calibration["known_recall"],
+        "unknown_rejection": calibration["unknown_rejection"],
+    }
+    _log_final(
+        out_dir / constants.LOGS_DIR,
+        data_dir,
+        config,
+        probs,
+        labels,
+        catalogue,
+        metrics,
+    )
+    return metrics
+
+
+def _log_final(logs_dir, data_dir, config, probs, labels, catalogue, metrics):
+    """TensorBoard at the end: the hardest validation images and final metrics."""
+    from dank.models.vision.confusions import log_confusions
+
+    log_confusions(
+        logs_dir / "validation",
+        config.steps,
+        data.val_dataset(data_dir, config),
+        probs,
+        labels,
+        catalogue,
+    )
+    keys = (
+        "val_top1",
+        "val_top5",
+        "known_recall",
+        "unknown_rejection",
+        "train_images_per_second",
+    )
+    write_final(logs_dir, config.steps, {k: metrics[k] for k in keys})
+
+
+def default_paths():
+    """The defaults of ``dank train vision``: (data dir, run dir)."""
+    return Path("data/build/starter"), Path(constants.DEFAULT_RUN)
