@@ -1,4 +1,7 @@
-"""Shared fixtures: a tiny synthetic source folder and a data build made from it."""
+"""Shared fixtures: a tiny synthetic source folder and a data build made from it.
+
+Also a CI guard: under ``CI=true`` a skipped ``browser`` test fails the run.
+"""
 
 import os
 import socket
@@ -7,6 +10,27 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under ``CI=true``, a skipped ``browser`` test is a failure, not a skip.
+
+    On a developer machine without Chromium the browser tests skip; CI installs
+    it (.ci/run), so a skip there means they silently stopped running.
+    """
+    report = yield
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and item.get_closest_marker("browser")
+        and os.environ.get("CI") == "true"
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped under CI=true: {reason}"
+    return report
 
 
 @pytest.fixture(scope="session")

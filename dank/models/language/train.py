@@ -185,7 +185,6 @@ def _train(
     jit_compile,
     force,
 ):
-    from dank.cascade.samples import SampleCaptions
     from dank.core.distribute import resolve_jit_compile, xla_errors
     from dank.core.run import finished_metrics, prepare_run
     from dank.core.summaries import (
@@ -198,6 +197,7 @@ def _train(
     from dank.data.pipeline import load_captions, load_catalogue, load_vocab
     from dank.models.language.losses import MaskedCrossEntropy, Perplexity
     from dank.models.language.perplexity import evaluate_captions
+    from dank.models.language.samples import SampleCaptions
 
     jit = (
         jit_compile
