@@ -88,7 +88,7 @@ test-all: setup  ## Every test, including slow training runs and golden images.
 # unless FAULTS_ARGS names one (--run DIR).
 FAULTS_ARGS ?= --count 1000 --csv-count 100 --seed 0
 faults: setup  ## Fuzz classify, generate and data build with 1,000+ bad inputs; counts tracebacks (must be 0).
-	$(BIN)/python tools/fuzz_faults.py $(FAULTS_ARGS)
+	$(BIN)/python -m tools.fuzz_faults $(FAULTS_ARGS)
 
 # 50 clients, 2,000 generate requests on 127.0.0.1; trains a tiny run first
 # unless SOAK_ARGS names one (--run DIR). Stops by itself (--max-seconds).
@@ -97,13 +97,15 @@ smoke-gpu:  ## For accelerator owners: GPU install, tiny vision+captions with XL
 	PYTHON=$(BIN)/python tools/accelerator_smoke.sh $(SMOKE_DIR)
 
 soak: setup  ## Soak `dank serve` on loopback: 50 clients, 2,000 requests; 5xx (must be 0) and RSS (flat within 5%).
-	$(BIN)/python tools/soak_serve.py $(SOAK_ARGS)
+	$(BIN)/python -m tools.soak_serve $(SOAK_ARGS)
 
-lint: setup  ## ruff check.
+lint: setup  ## ruff check, ruff format --check, and the import-linter layer contracts (setup.cfg).
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: setup  ## Benchmarks as ratios to the machine's ceiling (BENCH_ARGS=--quick: ~2 min).
-	$(BIN)/python experiments/benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python -m experiments.benchmarks.run $(BENCH_ARGS)
 
 # The four caption variants of experiments/configs/*-$(PAPER_SIZE).json: trains
 # what is missing (cpu: about 25 min per variant on 2 cores, plus the vision model
@@ -119,7 +121,7 @@ $(RUN)/humor/model.keras: $(RUN)/language/model.keras
 	$(BIN)/dank train humor --data $(DATA) --run $(RUN)
 
 quality: $(RUN)/language/model.keras $(RUN)/humor/model.keras  ## Caption quality per decoder: experiments/results/quality.json and docs/quality.md.
-	$(BIN)/python experiments/quality.py --run $(RUN)
+	$(BIN)/python -m experiments.quality --run $(RUN)
 
 doctor: setup  ## Check the install, the data and $(RUN), and explain any problem.
 	$(BIN)/dank doctor --run $(RUN)

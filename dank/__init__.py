@@ -6,3 +6,5 @@ all tied together by ``dank.cascade`` and the ``dank`` command.
 """
 
 __version__ = "0.1.0"
+# The name pip knows dank by (setup.cfg); `dank` itself is taken on PyPI.
+DISTRIBUTION = "dank-learning"

@@ -1,7 +1,7 @@
 """Issue 22's quality table: do a decoder's captions pass as people's?
 
-    .venv/bin/python experiments/quality.py --run runs/default     # make quality
-    .venv/bin/python experiments/quality.py --tune                 # validation split
+    .venv/bin/python -m experiments.quality --run runs/default     # make quality
+    .venv/bin/python -m experiments.quality --tune                 # validation split
 
 For every template of the run's held-out split, each decoder writes
 ``--per-template`` captions with the safety filter on (as ``dank generate``
@@ -26,8 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "generation"))
-import report  # noqa: E402
+from experiments.generation import report
 
 ROOT = report.ROOT
 DOC = ROOT / "docs" / "quality.md"
@@ -70,15 +69,15 @@ COLUMNS = (
 def humor_scores(run, saved):
     """Mean humour score of the saved captions, or None without a humour model."""
     from dank.core.errors import DankError
-    from dank.data.catalogue import Catalogue
     from dank.metrics.saved import load_captions
-    from dank.models.humor.score import HumorScorer
+    from dank.models.run import Run
 
+    run = Run.open(run)
     try:
-        scorer = HumorScorer.load(run)
+        scorer = run.humor
     except (DankError, KeyError, OSError):
         return None
-    catalogue = Catalogue.load(Path(run) / "catalogue.json")
+    catalogue = run.catalogue
     rows = load_captions(saved)
     labels = [catalogue.find(r["template"]).label for r in rows]
     return float(scorer.score([(r["top"], r["bottom"]) for r in rows], labels).mean())
@@ -253,7 +252,12 @@ def tune(args):
 def main(argv=None):
     report.setup()
     p = report.parser(__doc__, per_template=10)
-    p.add_argument("--split", default="test", choices=("test", "val"))
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("test", "val"),
+        help="split whose captions are scored (default %(default)s)",
+    )
     p.add_argument(
         "--rows",
         nargs="+",
@@ -271,9 +275,27 @@ def main(argv=None):
         action="store_true",
         help="score the nucleus grid on the validation split",
     )
-    p.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 1.0])
-    p.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0])
-    p.add_argument("--min-lens", type=int, nargs="+", default=[3])
+    p.add_argument(
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=[0.9, 1.0],
+        help="--tune grid: temperatures (default %(default)s)",
+    )
+    p.add_argument(
+        "--top-ps",
+        type=float,
+        nargs="+",
+        default=[0.9, 0.95, 1.0],
+        help="--tune grid: nucleus top-p values (default %(default)s)",
+    )
+    p.add_argument(
+        "--min-lens",
+        type=int,
+        nargs="+",
+        default=[3],
+        help="--tune grid: minimum caption lengths in tokens (default %(default)s)",
+    )
     p.add_argument(
         "--max-templates", type=int, help="only the first N templates (quicker tuning)"
     )

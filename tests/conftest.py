@@ -58,7 +58,7 @@ def tiny_run(tiny_data, tmp_path_factory):
     Trained once per session (about a minute): every test that needs a finished
     run (cascade, export, serve, doctor) shares it and must not modify it.
     """
-    from tiny_run import train_tiny_models
+    from tools.tiny_run import train_tiny_models
 
     run = tmp_path_factory.mktemp("tiny_run") / "run"
     train_tiny_models(tiny_data, run)

@@ -5,7 +5,7 @@ the most captions, their images downscaled to JPEG, and the top-scored captions
 of each, in the SAME format as the source, so ``dank data build --source
 data/starter`` runs the same code path as a full build. Deterministic.
 
-    .venv/bin/python tools/build_starter.py [SOURCE] [--out data/starter]
+    .venv/bin/python -m tools.build_starter [SOURCE] [--out data/starter]
 """
 
 import argparse
@@ -131,7 +131,7 @@ data/starter --out DIR` runs the same code as a full build. alt_names also list
 the merged source ids and names.
 
 Built with:
-    .venv/bin/python tools/build_starter.py ../shared/data/memes --out data/starter
+    .venv/bin/python -m tools.build_starter ../shared/data/memes --out data/starter
 
 Provenance and licences are those of the full source folder, carried over below
 and in licenses/ (which MUST travel with captions.csv.gz). Template images and
@@ -145,10 +145,27 @@ were not filtered and include offensive text.
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", default="../shared/data/memes")
-    parser.add_argument("--out", default="data/starter")
-    parser.add_argument("--templates", type=int, default=N_TEMPLATES)
-    parser.add_argument("--captions", type=int, default=CAPTIONS_PER_TEMPLATE)
+    parser.add_argument(
+        "source",
+        nargs="?",
+        default="../shared/data/memes",
+        help="the full source folder (default %(default)s)",
+    )
+    parser.add_argument(
+        "--out", default="data/starter", help="folder to write (default %(default)s)"
+    )
+    parser.add_argument(
+        "--templates",
+        type=int,
+        default=N_TEMPLATES,
+        help="templates kept, most captions first (default %(default)s)",
+    )
+    parser.add_argument(
+        "--captions",
+        type=int,
+        default=CAPTIONS_PER_TEMPLATE,
+        help="top-scored captions kept per template (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     summary = build_starter(args.source, args.out, args.templates, args.captions)
     n_templates, n_captions = summary["templates"], summary["captions"]

@@ -8,7 +8,7 @@ exits 1 when anything ended in a traceback or aborted a batch, when a valid
 picture got no output, or when a write was left half done. It asserts on
 counts only, never on times.
 
-    python tools/fuzz_faults.py [--run RUN] [--count 1000] [--csv-count 100]
+    python -m tools.fuzz_faults [--run RUN] [--count 1000] [--csv-count 100]
 
 Without ``--run`` it trains a tiny run (``tiny`` presets on a synthetic source)
 into its temporary folder first. Run as root, it re-executes itself without
@@ -31,8 +31,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import fuzz_cases  # noqa: E402 - tools/ is a folder of scripts.
-from tiny_run import train_tiny_run  # noqa: E402
+from tools import fuzz_cases  # noqa: E402
+from tools.tiny_run import train_tiny_run  # noqa: E402
 
 NO_DAC_FLAG = "DANK_FUZZ_NO_DAC"  # Set once the root re-exec has happened.
 
@@ -259,13 +259,17 @@ def report(tallies, file=sys.stdout):
 
 
 def _drop_dac_override():
-    """As root, re-executes this script without DAC override (mode 000 is real)."""
+    """As root, re-executes this command without DAC override (mode 000 is real).
+
+    ``sys.orig_argv`` keeps ``-m tools.fuzz_faults``, so the re-executed
+    process imports ``tools`` as the first one did.
+    """
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or os.environ.get(NO_DAC_FLAG) or not setpriv:
         return
     os.environ[NO_DAC_FLAG] = "1"
     caps = "-dac_override,-dac_read_search"
-    argv = [setpriv, "--bounding-set", caps, "--", sys.executable, *sys.argv]
+    argv = [setpriv, "--bounding-set", caps, "--", sys.executable, *sys.orig_argv[1:]]
     os.execv(setpriv, argv)
 
 
@@ -274,7 +278,9 @@ def main(argv=None):
     parser.add_argument("--run", help="a trained run (default: train a tiny one)")
     parser.add_argument("--count", type=int, default=1000, help="picture inputs")
     parser.add_argument("--csv-count", type=int, default=100, help="CSV variants")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the same seed, the same inputs"
+    )
     parser.add_argument("--batch", type=int, default=50, help="inputs per command")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args(argv)

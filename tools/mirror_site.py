@@ -6,7 +6,7 @@ or ``dank.data.synthetic.make_source``) with the markup the spiders follow
 127.0.0.1 only, from a thread. ``Faults`` switches on failures a real crawl
 meets; ``Mirror.expected(site)`` says which captions a correct crawl recovers.
 
-    python tools/mirror_site.py --source data/starter --templates 3 --captions 20
+    python -m tools.mirror_site --source data/starter --templates 3 --captions 20
     # -> serving http://127.0.0.1:PORT/ ; then, in another shell:
     dank scrape imgflip --base-url http://127.0.0.1:PORT/ --out /tmp/crawl --no-throttle
 """
@@ -24,11 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "spiders"))
-
-from dank_spiders.text import caption_key, clean_boxes  # noqa: E402
-
-from dank.data.sources import check_source, read_rows  # noqa: E402
+from dank.data.sources import check_source, read_rows
+from dank_spiders.text import caption_key, clean_boxes
 
 PREFIXES = ("imgflip-", "mgnet-", "memegenlink-")
 TYPES = {

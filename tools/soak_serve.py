@@ -15,7 +15,7 @@ and the server's RSS after warm-up and at the end. Exits 1 when a 5xx or a
 transport error occurred, a request was not sent, or the end RSS is over
 ``--max-rss-ratio`` times the warm-up RSS. Times are printed, never checked.
 
-Usage: python tools/soak_serve.py [--run RUN] [--requests 2000] [--clients 50]
+Usage: python -m tools.soak_serve [--run RUN] [--requests 2000] [--clients 50]
        [--warmup 200]
 
 Without ``--run`` a tiny run (the test suite's ``tiny`` presets on synthetic
@@ -34,10 +34,10 @@ import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
-from tiny_run import train_tiny_run  # tools/ is a folder of scripts.
 
 from dank.apps.serve.client import Client, multipart
 from dank.apps.serve.loadtest import process_usage
+from tools.tiny_run import train_tiny_run
 
 FORMATS = (
     ("JPEG", "image/jpeg"),

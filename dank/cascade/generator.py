@@ -9,7 +9,6 @@ the exported models' runner shares.
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -52,7 +51,8 @@ class MemeGenerator:
     """Loads ``run_dir`` and generates captions for pictures or templates.
 
     Args:
-        run_dir: a finished run (``make train`` writes ``runs/default``).
+        run_dir: a finished run (``make train`` writes ``runs/default``): a
+            path or a ``dank.models.run.Run``.
         decode_config: a ``dank.decoding.DecodeConfig``.
         mix_top_k: condition on the top-k templates mixed by probability.
         safety: filter offensive captions (on unless you are doing research).
@@ -72,28 +72,18 @@ class MemeGenerator:
         candidates=20,
     ):
         from dank.cascade.module import Cascade
-        from dank.models.language.load import load_caption_model
-        from dank.models.vision.predict import load_classifier
+        from dank.models.run import Run
 
-        self.run_dir = Path(run_dir)
-        classifier = load_classifier(run_dir)
-        captioner = load_caption_model(run_dir)
+        self.run = Run.open(run_dir)
+        self.run_dir = self.run.path
+        classifier = self.run.classifier
+        captioner = self.run.captioner()
         # Pictures of no known template are captioned by the image-conditioned
         # variant (paper variant a) when the run has one:
         # `dank train language --variant image --run RUN`.
-        fallback = None
-        image_dir = self.run_dir / constants.language_dir("image")
-        if (image_dir / constants.MODEL_FILE).is_file():
-            fallback = load_caption_model(run_dir, variant="image")
-        if captioner.n_templates != len(classifier.catalogue):
-            raise DankError(
-                f"{run_dir}: the caption model knows {captioner.n_templates} "
-                f"templates but the classifier {len(classifier.catalogue)}; "
-                "retrain with `make train`"
-            )
-        from dank.data.vocab import Vocabulary
-
-        vocab = Vocabulary.load(self.run_dir / constants.VOCAB_FILE)
+        image = constants.language_dir("image")
+        fallback = self.run.captioner("image") if self.run.has(image) else None
+        vocab = self.run.vocab
         self.catalogue = classifier.catalogue
         self.image_size = classifier.image_size
         self.config = decode_config
@@ -125,16 +115,12 @@ class MemeGenerator:
             self._load_reranker()
 
     def _load_reranker(self):
-        from dank.core.run import read_run_info
         from dank.data.pipeline import load_captions
         from dank.models.humor.rerank import NoveltyIndex
-        from dank.models.humor.score import HumorScorer
 
-        self.scorer = HumorScorer.load(self.run_dir)
-        data = read_run_info(self.run_dir).get("data", "")
-        self.novelty = NoveltyIndex(
-            (c["top"], c["bottom"]) for c in load_captions(data, "train")
-        )
+        self.scorer = self.run.humor
+        train = load_captions(self.run.data_build(), "train")
+        self.novelty = NoveltyIndex((c["top"], c["bottom"]) for c in train)
 
     def _clean(self, top, bottom):
         return self.safety is None or not self.safety.is_flagged(top, bottom)

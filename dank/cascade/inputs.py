@@ -1,20 +1,12 @@
-"""Turns the pictures a user names into image bytes, with one error per bad file."""
+"""Turns the pictures a user names into ``Picture``s, with one error per bad file."""
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from dank.core.errors import DankError
-from dank.core.images import (
-    SUFFIXES,
-    display_name,
-    downscale,
-    open_image,
-    read_stream,
-    to_jpeg,
-)
+from dank.core.images import MEME_SIDE, SUFFIXES, display_name, prepare
 
-# What a directory of pictures is searched for: every format ``open_image`` reads.
+# What a directory of pictures is searched for: every format ``prepare`` reads.
 IMAGE_SUFFIXES = SUFFIXES
 
 
@@ -23,15 +15,13 @@ class InputImage:
     """One picture to caption.
 
     Attributes:
-        name: how the user named it (a path, or "-" for stdin).
-        image: the decoded RGB picture (for drawing), or None when it failed.
-        encoded: JPEG bytes for the cascade's in-graph decoder (small and safe).
+        name: how the user named it (a path, "-" for stdin, or a template id).
+        picture: the ``dank.core.images.Picture``, or None when it failed.
         error: why it failed, or None.
     """
 
     name: str
-    image: object = None
-    encoded: bytes = b""
+    picture: object = None
     error: str | None = None
 
     @property
@@ -62,7 +52,7 @@ def expand_paths(names):
                 p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
             )
         except OSError:
-            files = []  # Unreadable: open_image names the reason.
+            files = []  # Unreadable: prepare names the reason.
         if not files:
             empty.append(name)
         out += [str(p) for p in files] or [name]
@@ -89,14 +79,13 @@ def _is_dir(path):
         return False
 
 
-def load_inputs(names, model_side, keep_side=1024):
-    """Decodes each named image safely; a bad one carries its error instead.
+def load_inputs(names, model_side, keep_side=MEME_SIDE):
+    """Prepares each named picture (``prepare``); a bad one carries its error.
 
     Args:
         names: paths, directories or "-" (stdin, at most once, read up to
             ``dank.core.images.MAX_UPLOAD_BYTES``).
-        model_side: the classifier's input side; the bytes handed to the cascade
-            are a JPEG at most 4x that side, so decoding in-graph stays cheap.
+        model_side: the classifier's input side (for ``Picture.encoded``).
         keep_side: the drawn meme's longer side is at most this many pixels.
     """
     items = []
@@ -105,15 +94,10 @@ def load_inputs(names, model_side, keep_side=1024):
         try:
             if name != "-" and _is_dir(Path(name)) and not _looks_like_image(name):
                 raise DankError(_no_images(name))
-            source = _stdin() if name == "-" else name
-            image = downscale(open_image(source, name=item.shown), keep_side)
-            item.image = image
-            item.encoded = to_jpeg(downscale(image, model_side * 4), quality=95)
+            item.picture = prepare(
+                name, name=item.shown, max_side=keep_side, model_side=model_side
+            )
         except DankError as e:
             item.error = str(e)
         items.append(item)
     return items
-
-
-def _stdin():
-    return read_stream(getattr(sys.stdin, "buffer", None), name="-")

@@ -5,8 +5,10 @@ files each raise ``DankError`` with a message that names the file, so callers
 can report the file and carry on with the rest of a batch.
 """
 
+import dataclasses
 import io
 import stat
+import sys
 import warnings
 from pathlib import Path
 
@@ -19,6 +21,12 @@ MAX_FILE_BYTES = 32 * 1024 * 1024  # Larger files are refused before decoding.
 # request body of ``dank serve`` (``ServeConfig.max_upload_bytes``).
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # About 6300x6300; past this Pillow would risk a bomb.
+MEME_SIDE = 1024  # Longer side in pixels of a drawn meme (generate and serve).
+# The JPEG handed to the cascade is at most this many times the classifier's
+# input side, so its in-graph decode stays cheap and a huge photo costs no more
+# than a small one.
+MODEL_SIDE_FACTOR = 4
+MODEL_JPEG_QUALITY = 95  # Of that JPEG.
 
 Image.init()
 # Pillow can identify these but not decode them safely on its own: EPS runs
@@ -135,6 +143,11 @@ def open_image(source, name=None, max_pixels=MAX_PIXELS):
         DankError: the file is missing, unreadable, not an image, corrupt,
             truncated or huge.
     """
+    return _decode(source, name, max_pixels)[0]
+
+
+def _decode(source, name, max_pixels):
+    """``open_image``, also giving the format and the stored size of the image."""
     if isinstance(source, bytes | bytearray):
         data = bytes(source)
         name = name or "<bytes>"
@@ -150,7 +163,7 @@ def open_image(source, name=None, max_pixels=MAX_PIXELS):
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
-            width, height = image.size
+            fmt, (width, height) = image.format, image.size
             if width * height > max_pixels:
                 raise DankError(
                     f"{name}: {width}x{height} pixels is over the limit of "
@@ -159,7 +172,8 @@ def open_image(source, name=None, max_pixels=MAX_PIXELS):
             image.seek(0)  # First frame of a GIF, an APNG or an MPO.
             image.load()
             image = ImageOps.exif_transpose(image) or image
-            return image if image.mode == "RGB" else image.convert("RGB")
+            image = image if image.mode == "RGB" else image.convert("RGB")
+            return image, fmt, (width, height)
     except DankError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -173,6 +187,111 @@ def open_image(source, name=None, max_pixels=MAX_PIXELS):
         # on crafted files; each is still one bad picture, not a crash.
         kind = type(e).__name__
         raise DankError(f"{name}: corrupt image ({kind}: {e})") from e
+
+
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """A picture ready for the models, made by ``prepare`` and nothing else.
+
+    Attributes:
+        name: where it came from, as printable text (a path, "-" for standard
+            input, an upload's file name or a template id).
+        image: the upright RGB ``PIL.Image``, at most ``max_side`` pixels long.
+        size: ``(width, height)`` as stored in the file, before the EXIF turn
+            and the downscale.
+        format: Pillow's name of the file format ("JPEG", "PNG", ...).
+        encoded: JPEG bytes of ``image`` at most ``MODEL_SIDE_FACTOR`` times
+            the model's side, for the cascade's in-graph decoder (b"" when no
+            ``model_side`` was given).
+        boxes: a template's own text boxes when the picture is one (its layout
+            is then used to draw), else None.
+    """
+
+    name: str
+    image: object
+    size: tuple
+    format: str
+    encoded: bytes = b""
+    boxes: object = None
+
+    @property
+    def pixels(self):
+        """``image`` as uint8 [H, W, 3]."""
+        import numpy as np
+
+        return np.asarray(self.image, dtype=np.uint8)
+
+
+def prepare(
+    source,
+    name=None,
+    max_side=None,
+    model_side=None,
+    max_pixels=MAX_PIXELS,
+    boxes=None,
+):
+    """Reads, decodes, turns upright, converts and shrinks one picture.
+
+    Every picture from a user (``dank generate``, ``dank classify``, an upload
+    to ``dank serve``) or from a template comes in here, so each gets the same
+    checks, the same EXIF handling and the same pixels.
+
+    Args:
+        source: a path; "-" for standard input (read up to
+            ``MAX_UPLOAD_BYTES``); a binary file object (read up to the same
+            limit); or the encoded bytes of an image.
+        name: what to call it in errors and in ``Picture.name`` (default: the
+            path, "-" or "<bytes>").
+        max_side: shrink so the longer side is at most this (None: keep).
+        model_side: the classifier's input side; with it, ``Picture.encoded``
+            holds a JPEG at most ``MODEL_SIDE_FACTOR`` times that side.
+        max_pixels: width * height above which the picture is refused.
+        boxes: the template's text boxes, kept on the ``Picture``.
+
+    Raises:
+        DankError: missing, unreadable, too large, not an image, corrupt,
+            truncated or over the pixel limit; the message names the picture.
+    """
+    if isinstance(source, str) and source == "-":
+        name = name or "-"
+        source = read_stream(getattr(sys.stdin, "buffer", None), name=name)
+    elif hasattr(source, "read"):
+        name = name or "-"
+        source = read_stream(source, name=name)
+    elif not isinstance(source, bytes | bytearray):
+        name = name or display_name(source)
+    name = name or "<bytes>"
+    image, fmt, size = _decode(source, name, max_pixels)
+    if max_side is not None:
+        image = downscale(image, max_side)
+    encoded = b""
+    if model_side is not None:
+        small = downscale(image, model_side * MODEL_SIDE_FACTOR)
+        encoded = to_jpeg(small, MODEL_JPEG_QUALITY)
+    return Picture(name, image, size, fmt, encoded, boxes)
+
+
+def template_picture(path, template, max_side=MEME_SIDE, model_side=None):
+    """A template's own picture (``path``, in the run's data build) as a ``Picture``.
+
+    It is named by the template's id and carries its text boxes, so the meme is
+    drawn in the template's own layout.
+
+    Args:
+        path: the picture's file (``dank.models.run.Run.template_image_path``).
+        template: the catalogue's ``Template``.
+        max_side: as for ``prepare``.
+        model_side: as for ``prepare``.
+
+    Raises:
+        DankError: the picture is missing (rebuild the data) or unreadable.
+    """
+    if not Path(path).is_file():
+        raise DankError(
+            f"template image {path} not found; rebuild the data with `make data`"
+        )
+    picture = prepare(path, max_side=max_side, model_side=model_side)
+    return dataclasses.replace(picture, name=template.id, boxes=template.boxes)
 
 
 def to_jpeg(image, quality=90):

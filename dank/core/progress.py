@@ -5,14 +5,17 @@ log``, CI) gets a readable line now and then, never one per item.
 
 * ``fit_verbosity`` picks ``model.fit``'s ``verbose`` for training.
 * ``Progress`` (and ``track``, its iterator form) is everything else: data
-  build stages, crawling, evaluation loops, export stages. On a terminal it
-  redraws one stderr line, at most ``REDRAW_S`` apart::
+  build stages, crawling, evaluation loops, export stages. On a terminal it is
+  a ``rich.progress`` bar on stderr, redrawn ``1 / REDRAW_S`` times a second
+  by rich's own thread (so a long step's clock keeps ticking)::
 
-      images  [########------------]   120/300 hashed  15.1/s  ETA 0:12
+      images  ━━━━━━━━╺━━━━━━━━━━━  4/10 hashed  2.0/s  ETA  00:03
 
-  and leaves the finished line behind. Elsewhere it writes nothing per item: a
-  plain line at most every ``PLAIN_EVERY_S`` seconds, so a long stage shows it
-  is alive, and a closing line only when it wrote one of those.
+  and leaves the finished line behind (``...  done in  0:00:05``). Elsewhere it
+  writes nothing per item and no control codes: a plain line at most every
+  ``PLAIN_EVERY_S`` seconds, so a long stage shows it is alive, and a closing
+  line only when it wrote one of those. (Rich alone would print nothing until
+  the end off a terminal.)
 
 ``DANK_PROGRESS=bar|plain|off`` overrides the terminal check (``off`` silences
 progress everywhere; ``bar`` draws bars into a file, which tests use).
@@ -23,9 +26,14 @@ import os
 import sys
 import time
 
+import rich.progress
+from rich.console import Console
+from rich.text import Text
+
 REDRAW_S = 0.1  # Shortest time between two redraws of a terminal bar, seconds.
 PLAIN_EVERY_S = 30.0  # Shortest time between two plain lines off a terminal.
 BAR_WIDTH = 20  # Characters of the bar (when the total is known).
+LINE_WIDTH = 1000  # Characters a plain line may take before rich would wrap it.
 MODES = ("bar", "plain", "off")
 ENV = "DANK_PROGRESS"
 
@@ -53,12 +61,32 @@ def progress_mode(stream):
     return "bar" if is_terminal(stream) else "plain"
 
 
-def format_duration(seconds):
-    """``0:07``, ``12:34`` or ``1:02:03``."""
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+class _Rate(rich.progress.ProgressColumn):
+    """Items per second (rich's speed columns are for bytes, or hide it under a
+    known total)."""
+
+    def render(self, task):
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("")
+        text = f"{speed:,.1f}/s" if speed < 100 else f"{speed:,.0f}/s"
+        return Text(text, style="progress.data.speed")
+
+
+def _text(template):
+    """A column of ``template`` formatted with ``task``, taken literally (no markup)."""
+    return rich.progress.TextColumn(template, markup=False)
+
+
+class _Columns(rich.progress.Progress):
+    """Rich's progress with two spaces between the parts, so multi-word labels
+    and units stay readable (and a log line splits cleanly)."""
+
+    def make_tasks_table(self, tasks):
+        table = super().make_tasks_table(tasks)
+        table.padding = (0, 1)  # Grid cells collapse padding: 1 + 1 = two spaces.
+        table.collapse_padding = False
+        return table
 
 
 class Progress:
@@ -82,12 +110,42 @@ class Progress:
         if self.mode not in MODES:
             raise ValueError(f"progress mode must be one of {MODES}, got {mode!r}")
         self.clock = clock
-        self.done = 0
-        self.note = ""
-        self.start = self._last = clock()
-        self._width = 0  # Length of the bar line drawn last (to blank it out).
+        self._bar = _Columns(
+            *self._columns(),
+            console=Console(file=self.stream, force_terminal=self.mode == "bar"),
+            get_time=clock,
+            refresh_per_second=1 / REDRAW_S,
+            redirect_stdout=False,  # Leave sys.stdout/err alone: the stream
+            redirect_stderr=False,  # is given, and bars may nest.
+        )
+        self._task = self._bar.add_task(label, total=total, note="")
+        self._last = clock()
         self._plain_lines = 0
         self._closed = False
+        if self.mode == "bar":
+            self._bar.start()
+
+    def _columns(self, final=None):
+        counted = self.total is not None
+        count = "{task.completed:,.0f}" + ("/{task.total:,.0f}" if counted else "")
+        unit = self.unit.replace("{", "{{").replace("}", "}}")
+        if final is None:
+            eta = rich.progress.TimeRemainingColumn(compact=True)
+            clock = [_text("ETA"), eta] if counted else []
+        else:
+            clock = [_text(final), rich.progress.TimeElapsedColumn()]
+        return [
+            _text("{task.description}"),
+            *(
+                [rich.progress.BarColumn(bar_width=BAR_WIDTH)]
+                if counted and self.mode == "bar"
+                else []
+            ),
+            _text(f"{count} {unit}".rstrip()),
+            _text("{task.fields[note]}"),
+            _Rate(),
+            *clock,
+        ]
 
     def __enter__(self):
         return self
@@ -95,18 +153,19 @@ class Progress:
     def __exit__(self, exc_type, exc, tb):
         self.close(stopped=exc_type is not None)
 
+    @property
+    def done(self):
+        """Items counted so far."""
+        return int(self._bar.tasks[0].completed)
+
     def update(self, n=1, note=None):
         """Adds ``n`` items; ``note`` (e.g. the current stage's name) is shown too."""
-        self.done += n
-        if note is not None:
-            self.note = note
-        if self.mode == "off":
-            return
-        now = self.clock()
-        if self.mode == "bar" and now - self._last >= REDRAW_S:
-            self._draw(now)
-        elif self.mode == "plain" and now - self._last >= PLAIN_EVERY_S:
-            self._line(now)
+        fields = {} if note is None else {"note": note}
+        self._bar.update(self._task, advance=n, **fields)
+        if self.mode == "plain":
+            now = self.clock()
+            if now - self._last >= PLAIN_EVERY_S:
+                self._line(now)
 
     @contextlib.contextmanager
     def step(self, note):
@@ -124,59 +183,22 @@ class Progress:
         if self._closed:
             return
         self._closed = True
-        now, final = self.clock(), "stopped" if stopped else "done"
+        self._bar.stop_task(self._task)  # Freezes the elapsed time.
+        self._bar.columns = self._columns("stopped after" if stopped else "done in")
         if self.mode == "bar":
-            self._draw(now, final)
-            self.stream.write("\n")
-            self.stream.flush()
+            self._bar.stop()  # Draws the final line and moves past it.
         elif self.mode == "plain" and self._plain_lines:
-            self._line(now, final)
+            self._line(self.clock())
 
-    def rate(self, now=None):
-        """Items per second since the start."""
-        elapsed = (self.clock() if now is None else now) - self.start
-        return self.done / elapsed if elapsed > 0 else 0.0
+    def describe(self):
+        """The status line as plain text (what a log line says)."""
+        console = Console(width=LINE_WIDTH, color_system=None, force_terminal=False)
+        with console.capture() as captured:
+            console.print(self._bar.make_tasks_table(self._bar.tasks))
+        return captured.get().rstrip()
 
-    def eta(self, now=None):
-        """Seconds left at the mean rate so far; ``None`` when it cannot be told."""
-        rate = self.rate(now)
-        if self.total is None or rate <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / rate)
-
-    def describe(self, now=None, final=None):
-        """The status text: count, bar, rate, and the ETA; or, with ``final``
-        (``"done"`` or ``"stopped"``), the time taken."""
-        now = self.clock() if now is None else now
-        parts = [self.label]
-        count = f"{self.done:,}"
-        if self.total is not None:
-            filled = int(BAR_WIDTH * min(1.0, self.done / max(self.total, 1)))
-            parts.append("[" + "#" * filled + "-" * (BAR_WIDTH - filled) + "]")
-            count += f"/{self.total:,}"
-        parts.append(f"{count} {self.unit}".rstrip())
-        if self.note:
-            parts.append(self.note)
-        rate = self.rate(now)
-        if rate > 0 and self.done:
-            parts.append(f"{rate:,.1f}/s" if rate < 100 else f"{rate:,.0f}/s")
-        if final:
-            took = "done in" if final == "done" else "stopped after"
-            parts.append(f"{took} {format_duration(now - self.start)}")
-        else:
-            eta = self.eta(now)
-            if eta is not None:
-                parts.append(f"ETA {format_duration(eta)}")
-        return "  ".join(parts)
-
-    def _draw(self, now, final=None):
-        text = self.describe(now, final)
-        self.stream.write("\r" + text + " " * max(0, self._width - len(text)))
-        self.stream.flush()
-        self._width, self._last = len(text), now
-
-    def _line(self, now, final=None):
-        self.stream.write(self.describe(now, final) + "\n")
+    def _line(self, now):
+        self.stream.write(self.describe() + "\n")
         self.stream.flush()
         self._plain_lines += 1
         self._last = now

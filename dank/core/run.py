@@ -10,11 +10,13 @@ A run holds everything needed to use a trained system::
       language/         model.keras, metrics.json, backup/, logs/
       samples/          memes drawn at the end of ``make train``
 
-Everything that loads a model loads a run, through this module.
+``RunLayout`` is the one place that knows where each file of a run lives;
+training writes through it and ``dank.models.run.Run`` loads through it.
 """
 
 import contextlib
 import logging
+import shlex
 import shutil
 from pathlib import Path
 
@@ -27,6 +29,109 @@ log = logging.getLogger(__name__)
 
 # Bump when a run written by an older dank can no longer be loaded.
 RUN_FORMAT = 1
+
+# The folder of template pictures in a data build (``dank data build``).
+TEMPLATES_DIR = "templates"
+
+# What the model of each component is called in messages; a caption-model
+# variant (``language-image``...) is named after ``language``.
+MODEL_NAMES = {
+    constants.VISION_DIR: "vision model",
+    constants.LANGUAGE_DIR: "caption model",
+    "humor": "humour model",
+}
+
+
+class RunLayout:
+    """Where each file of a run directory lives; reads and writes nothing.
+
+    Args:
+        root: the run directory.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def __repr__(self):
+        return f"RunLayout({str(self.root)!r})"
+
+    @property
+    def info_file(self):
+        """``run.json``: versions, the data build, each component's config."""
+        return self.root / constants.RUN_CONFIG_FILE
+
+    @property
+    def catalogue_file(self):
+        """The catalogue copied from the data build."""
+        return self.root / constants.CATALOGUE_FILE
+
+    @property
+    def vocab_file(self):
+        """The vocabulary copied from the data build."""
+        return self.root / constants.VOCAB_FILE
+
+    @property
+    def shared_files(self):
+        """The files copied from the data build, which every component shares."""
+        return (self.catalogue_file, self.vocab_file)
+
+    @property
+    def samples_dir(self):
+        """Where ``make train`` draws its sample memes."""
+        return self.root / constants.SAMPLES_DIR
+
+    def component_dir(self, component):
+        """The subdirectory of ``component`` (``vision``, ``language-image``...)."""
+        return self.root / component
+
+    def model_file(self, component):
+        """The component's trained model (present once training finished)."""
+        return self.component_dir(component) / constants.MODEL_FILE
+
+    def metrics_file(self, component):
+        """The metrics training recorded for the component."""
+        return self.component_dir(component) / constants.METRICS_FILE
+
+    def calibration_file(self):
+        """The vision model's calibrated ``known`` threshold."""
+        return self.component_dir(constants.VISION_DIR) / constants.CALIBRATION_FILE
+
+    def backup_dir(self, component):
+        """Where Keras ``BackupAndRestore`` keeps an unfinished training."""
+        return self.component_dir(component) / constants.BACKUP_DIR
+
+    def relative(self, path):
+        """``path`` relative to the run directory, for messages."""
+        return Path(path).relative_to(self.root).as_posix()
+
+
+def template_image_path(data_dir, template):
+    """Where the picture of ``template`` (a catalogue entry) lies in a data build."""
+    return Path(data_dir) / TEMPLATES_DIR / template.image
+
+
+def build_difference(run_dir, data_dir):
+    """The name of the first file the run copied from a data build (catalogue,
+    vocabulary) that is missing or differs from ``data_dir``'s, or None."""
+    for ours in RunLayout(run_dir).shared_files:
+        theirs = Path(data_dir) / ours.name
+        if not ours.is_file() or ours.read_bytes() != theirs.read_bytes():
+            return ours.name
+    return None
+
+
+def model_name(component):
+    """What ``component``'s model is called: ``caption model (variant image)``."""
+    base, _, variant = component.partition("-")
+    name = MODEL_NAMES.get(base, f"{base} model")
+    return f"{name} (variant {variant})" if variant else name
+
+
+def train_command(run_dir, component):
+    """The command that trains ``component`` of ``run_dir``, for messages."""
+    base, _, variant = component.partition("-")
+    flags = f" --variant {variant}" if variant else ""
+    return f"dank train {base}{flags} --run {shlex.quote(str(run_dir))}"
 
 
 def prepare_run(run_dir, data_dir, component, config):
@@ -45,14 +150,15 @@ def prepare_run(run_dir, data_dir, component, config):
         The component's own subdirectory (``run_dir/component``).
     """
     run_dir, data_dir = Path(run_dir), Path(data_dir)
-    for name in (constants.CATALOGUE_FILE, constants.VOCAB_FILE):
+    layout = RunLayout(run_dir)
+    for target in layout.shared_files:
+        name = target.name
         source = data_dir / name
         if not source.is_file():
             raise DankError(
                 f"{source} is missing: {data_dir} is not a data build. "
                 "Run `make data` or `dank data build --source DIR --out DIR` first."
             )
-        target = run_dir / name
         if target.is_file():
             if target.read_bytes() != source.read_bytes():
                 raise DankError(
@@ -62,15 +168,11 @@ def prepare_run(run_dir, data_dir, component, config):
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-    info = (
-        read_run_info(run_dir)
-        if (run_dir / constants.RUN_CONFIG_FILE).is_file()
-        else {}
-    )
+    info = read_run_info(run_dir) if layout.info_file.is_file() else {}
     info.update(format=RUN_FORMAT, dank_version=__version__, data=str(data_dir))
     info.setdefault("components", {})[component] = config
-    write_json(run_dir / constants.RUN_CONFIG_FILE, info)
-    sub = run_dir / component
+    write_json(layout.info_file, info)
+    sub = layout.component_dir(component)
     sub.mkdir(parents=True, exist_ok=True)
     return sub
 
@@ -83,7 +185,13 @@ def read_run_info(run_dir):
             f"run directory {run_dir} not found; train one with `make train` "
             "or pass --run DIR"
         )
-    info = read_json(run_dir / constants.RUN_CONFIG_FILE, what="run description")
+    path = RunLayout(run_dir).info_file
+    if not path.is_file():
+        raise DankError(
+            f"{run_dir} is not a run directory (no {path.name}); train one with "
+            "`make train` or pass --run DIR"
+        )
+    info = read_json(path, what="run description")
     if info.get("format") != RUN_FORMAT:
         raise DankError(
             f"{run_dir} was written by dank {info.get('dank_version', '?')} "
@@ -91,18 +199,6 @@ def read_run_info(run_dir):
             f"format {RUN_FORMAT}. Retrain it with `make train`."
         )
     return info
-
-
-def component_dir(run_dir, component):
-    """Returns ``run_dir/component``, which must hold a trained model."""
-    read_run_info(run_dir)
-    sub = Path(run_dir) / component
-    if not (sub / constants.MODEL_FILE).is_file():
-        raise DankError(
-            f"{run_dir} has no trained {component} model; run "
-            f"`dank train {component} --run {run_dir}`"
-        )
-    return sub
 
 
 def finished_metrics(component_path, force=False):
@@ -137,8 +233,8 @@ def undo_on_error(run_dir, component):
     A run directory this block created is removed again; in an existing run,
     a component directory it created is removed and ``run.json`` restored.
     """
-    run_dir = Path(run_dir)
-    sub, info = run_dir / component, run_dir / constants.RUN_CONFIG_FILE
+    run_dir, layout = Path(run_dir), RunLayout(run_dir)
+    sub, info = layout.component_dir(component), layout.info_file
     existed, sub_existed = run_dir.exists(), sub.exists()
     before = info.read_bytes() if info.is_file() else None
     try:

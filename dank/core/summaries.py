@@ -1,9 +1,11 @@
-"""TensorBoard event files: scalars, text, images, hparams and profiler traces.
+"""TensorBoard event files: text, images, hparams, final scalars, profiler traces.
 
-Scalars, text and images are written with ``tf.summary.write`` and the plugins'
-metadata, so the same event format ``keras.callbacks.TensorBoard`` writes comes
-out of any callback here without a second logging path. The hparams summary
-uses ``tensorboard.plugins.hparams`` (TensorBoard is a pinned dependency).
+Training's epoch (and batch) scalars come from ``keras.callbacks.TensorBoard``
+(``logs/train``, ``logs/validation``). This module writes what that callback
+does not: text, images and end-of-training scalars with ``tf.summary.write``
+and the plugins' metadata (the same event format as Keras'), the hparams
+summary with ``tensorboard.plugins.hparams`` (TensorBoard is a pinned
+dependency), a throughput metric for the epoch logs, and a profiler trace.
 
 A run's logs for one model (``run/vision/logs``, ``run/language*/logs``) form
 one hparams *session*: the hparams summary sits at the root and the scalar
@@ -112,34 +114,12 @@ def write_final(log_dir, step, metrics):
     write_summaries(f"{log_dir}/{FINAL_DIR}", step, scalars=scalars)
 
 
-class EpochSummaries(keras.callbacks.Callback):
-    """Logs every epoch's metrics: ``logs/train`` and ``logs/validation``.
-
-    ``val_``-prefixed metrics go to ``validation`` under their plain name, as
-    Keras' own TensorBoard callback does, so the two runs overlay in one chart.
-    """
-
-    def __init__(self, log_dir):
-        super().__init__()
-        self.log_dir = str(log_dir)
-
-    def on_epoch_end(self, epoch, logs=None):
-        train, val = {}, {}
-        for key, value in (logs or {}).items():
-            if key.startswith("val_"):
-                val[f"epoch_{key[4:]}"] = value
-            else:
-                train[f"epoch_{key}"] = value
-        write_summaries(f"{self.log_dir}/train", epoch, scalars=train)
-        if val:
-            write_summaries(f"{self.log_dir}/validation", epoch, scalars=val)
-
-
 class Throughput(keras.callbacks.Callback):
     """Training items per second of each epoch (validation time excluded).
 
     Adds ``logs[key]`` at the end of every epoch, so a logging callback placed
-    after this one (``EpochSummaries``, ``keras.callbacks.TensorBoard``) plots it.
+    after this one (``keras.callbacks.TensorBoard``, ``CSVLogger``) records it.
+    (Keras' ``write_steps_per_second`` counts batches, not tokens or images.)
 
     Args:
         items_per_epoch: tokens, images... one epoch trains on.

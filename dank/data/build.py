@@ -19,13 +19,23 @@ import time
 from pathlib import Path
 
 from dank.core import constants
-from dank.data import card, clean, dedupe, publish, records, sources, splits, text
-from dank.data.catalogue import Catalogue, Template, canonical_order, normalize_name
-from dank.data.vocab import build_vocabulary
 from dank.core.errors import DankError
 from dank.core.images import downscale, open_image, to_jpeg
 from dank.core.io import write_json
 from dank.core.progress import track
+from dank.data import (
+    card,
+    clean,
+    dedupe,
+    merge_report,
+    publish,
+    records,
+    sources,
+    splits,
+    text,
+)
+from dank.data.catalogue import Catalogue, Template, canonical_order, normalize_name
+from dank.data.vocab import build_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +85,17 @@ def merge_templates(loaded, raw_counts):
     Returns:
         A list of groups, each a list of template ids with the canonical id first.
     """
+    return merge_with_report(loaded, raw_counts)[0]
+
+
+def merge_with_report(loaded, raw_counts):
+    """``merge_templates`` and the merge report (``merge_report.make_report``).
+
+    Returns:
+        ``(groups, report)``.
+    """
     ids = sorted(loaded)
-    groups, _ = dedupe.find_groups(
+    groups, pairs, near_misses = dedupe.find_groups(
         [loaded[i][2] for i in ids], [_name_keys(loaded[i][0]) for i in ids]
     )
     out = []
@@ -85,7 +104,7 @@ def merge_templates(loaded, raw_counts):
             (ids[i] for i in group), key=lambda t: canonical_order(t, raw_counts[t])
         )
         out.append(members)
-    return out
+    return out, merge_report.make_report(ids, out, pairs, near_misses)
 
 
 def _template(label, members, loaded, n_captions):
@@ -225,8 +244,13 @@ def build_dataset(
     loaded, skipped = load_images(source, rows)
     if not loaded:
         raise DankError(f"{source}: no template has a usable image; check templates/")
-    groups = merge_templates(loaded, raw_counts)
-    log.info("%d images -> %d templates after merging", len(loaded), len(groups))
+    groups, report = merge_with_report(loaded, raw_counts)
+    log.info(
+        "%d images -> %d templates after merging (evidence: %s)",
+        len(loaded),
+        len(groups),
+        merge_report.REPORT_MD,
+    )
     group_raw = [sum(raw_counts[m] for m in g) for g in groups]
     order = sorted(range(len(groups)), key=lambda i: (-group_raw[i], groups[i][0]))
     if max_templates is not None:
@@ -289,8 +313,13 @@ def build_dataset(
             per_split[split] = len(chosen)
             serialized = [
                 records.caption_example(
-                    label_of[c.group], encoded[id(c)], c.score, c.top, c.bottom,
-                    c.weight, *_votes(c),
+                    label_of[c.group],
+                    encoded[id(c)],
+                    c.score,
+                    c.top,
+                    c.bottom,
+                    c.weight,
+                    *_votes(c),
                 )
                 for c in track(chosen, f"{split} records", unit="captions")
             ]
@@ -302,6 +331,7 @@ def build_dataset(
             )
             records.write_shards(tmp, names_, serialized)
         catalogue.save(tmp / constants.CATALOGUE_FILE)
+        merge_report.write_report(tmp, report)
         vocab.save(tmp / constants.VOCAB_FILE)
         summary = {
             "source": str(source),
@@ -314,6 +344,12 @@ def build_dataset(
             "templates_before_merge": len(loaded),
             "templates_after_merge": len(groups),
             "merged_groups": [g for g in groups if len(g) > 1],
+            # Why each group was merged, and the look-alikes kept apart.
+            "merge_report": {
+                "files": [merge_report.REPORT_JSON, merge_report.REPORT_MD],
+                "merged_by_stage": report["merged_by_stage"],
+                "near_misses": report["near_misses_total"],
+            },
             "templates": len(catalogue),
             "captions_read": n_read,
             "csv_rows": {Path(i.path).name: i.to_json() for i in issues},

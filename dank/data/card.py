@@ -130,7 +130,9 @@ def write_card(out, summary, catalogue, captions, encoded):
         "## Merge examples",
         "",
         "Source ids judged to show the same picture (perceptual hash + thumbnail "
-        "correlation, `dank/data/dedupe.py`); the first id is the canonical one.",
+        "correlation, then crops / borders / mirror images, `dank/data/dedupe.py`); "
+        "the first id is the canonical one. `merge_report.md` lists every group "
+        "with its evidence and the look-alikes kept apart.",
         "",
         *[f"- {', '.join(g)}" for g in merges],
         "",

@@ -1,7 +1,11 @@
 """Decoding configuration: which decoder runs and with which knobs.
 
-Presets are data: ``PRESETS["paper"]`` is the paper's diversity beam with its
-published defaults, ``PRESETS["paper_app"]`` the settings of the authors' app.
+Presets are data: ``PRESETS["default"]`` is what ``dank generate`` and
+``dank serve`` use when no decoder is named (guarded nucleus sampling),
+``PRESETS["paper"]`` the paper's diversity beam with its published defaults,
+``PRESETS["paper_app"]`` the settings of the authors' app. Every command, the
+server and its OpenAPI schema read them from here
+(``DecodeConfig.from_options``), so a default is written down once.
 """
 
 import dataclasses
@@ -92,6 +96,21 @@ class DecodeConfig:
                 f"({self.beam_size}) for {self.method} decoding"
             )
 
+    @classmethod
+    def from_options(cls, decoder=None, n=1, **overrides):
+        """The config of a request: a decoder's preset, overrides, ``n`` captions.
+
+        This is what ``dank generate`` flags and ``dank serve`` fields map to:
+        ``decoder`` (one of ``DECODERS``; None: ``DEFAULT_DECODER``) picks the
+        preset of its method (``METHOD_PRESETS``), the ``overrides`` that are not
+        None replace its fields (``beam_size``, ``temperature``, ``max_len``...),
+        and ``returning(n)`` sets it up for ``n`` captions with spares.
+
+        Raises:
+            ValueError: an unknown decoder, a bad value, or ``n`` > 1 with greedy.
+        """
+        return config_for(decoder or DEFAULT_DECODER, **overrides).returning(n)
+
     def returning(self, n):
         """This config set up to give ``n`` captions per input, with spares.
 
@@ -135,7 +154,11 @@ PRESETS = {
         method="nucleus", temperature=1.05, top_p=1.0, min_len=4, no_repeat_ngram=4
     ),
 }
-DEFAULT_DECODER = "nucleus"  # The PRESETS entry `dank generate` uses by default.
+DEFAULT_DECODER = "nucleus"  # The method `dank generate` and `dank serve` default to.
+PRESETS["default"] = PRESETS[DEFAULT_DECODER]
+# The decoders a user may name (`dank generate --decoder`, `dank serve`, the
+# OpenAPI enum), the default first; "diverse" is the paper's sampled beam.
+DECODERS = (DEFAULT_DECODER, "diverse", "beam", "greedy", "sample")
 # Each method's settings when only the method is named (`dank generate --decoder`).
 METHOD_PRESETS = {
     "greedy": "greedy",

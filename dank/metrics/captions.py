@@ -64,14 +64,15 @@ def captions_from_csv(path, catalogue, vocab):
 
 def evaluate_csv(run_dir, path, batch_size=256):
     """Perplexity summary of the CSV's captions under the run's caption model."""
-    from dank.models.language.load import load_caption_run
     from dank.models.language.perplexity import evaluate_captions
+    from dank.models.run import Run
 
-    model, vocab, catalogue = load_caption_run(run_dir)
-    captions, unknown = captions_from_csv(path, catalogue, vocab)
+    run = Run.open(run_dir)
+    model = run.captioner()
+    captions, unknown = captions_from_csv(path, run.catalogue, run.vocab)
     if not captions:
         raise DankError(
-            f"no row of {path} names a template of {run_dir} ({unknown} unknown); "
+            f"no row of {path} names a template of {run} ({unknown} unknown); "
             "check the template_id column"
         )
     result = evaluate_captions(model, captions, batch_size)
@@ -114,15 +115,18 @@ def evaluate_run(
         if not generation:
             raise DankError("--save-generated needs generation; drop --no-generation")
         check_writable(save_generated)
+    from dank.models.run import Run
+
+    run = Run.open(run_dir)  # Loaded once for both perplexity and generation.
     if csv is not None:
-        result = evaluate_csv(run_dir, csv, batch_size)
+        result = evaluate_csv(run, csv, batch_size)
     else:
-        result = _evaluate_test_split(run_dir, data_dir, batch_size)
+        result = _evaluate_test_split(run, data_dir, batch_size)
     if generation:
         from dank.metrics import generation_metrics
 
         result["generation"] = generation_metrics(
-            run_dir,
+            run,
             data_dir=data_dir,
             decoder=decoder,
             per_template=per_template,
@@ -134,15 +138,15 @@ def evaluate_run(
 
 
 def _evaluate_test_split(run_dir, data_dir, batch_size):
-    from dank.core.run import read_run_info
     from dank.data.pipeline import load_captions
-    from dank.models.language.load import load_caption_model
     from dank.models.language.perplexity import evaluate_captions
+    from dank.models.run import Run
 
-    data_dir = data_dir or read_run_info(run_dir).get("data") or ""
+    run = Run.open(run_dir)
+    data_dir = run.data_build(data_dir, instead="pass --data DIR")
     captions = load_captions(data_dir, "test")
     if not captions:
         raise DankError(f"{data_dir} has no test captions; rebuild it")
-    result = evaluate_captions(load_caption_model(run_dir), captions, batch_size)
+    result = evaluate_captions(run.captioner(), captions, batch_size)
     result["data"] = str(data_dir)
     return result

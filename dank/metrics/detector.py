@@ -35,7 +35,7 @@ def caption_text(top, bottom):
     or punctuation glue between the detokeniser and the CSV never gives the
     source away.
     """
-    from dank.metrics.text import caption_sequence
+    from dank.data.ngrams import caption_sequence
 
     return " ".join(caption_sequence(top, bottom))
 

@@ -16,22 +16,16 @@ exact definitions. ``dank evaluate captions`` prints the result; the scripts in
 
 import functools
 import time
-from pathlib import Path
 
 import numpy as np
 
 from dank.core import constants
 from dank.core.errors import DankError
+from dank.data.ngrams import ContainmentIndex, caption_sequence
 from dank.metrics.classifier import BagOfWords
 from dank.metrics.humanlike import humanlike_metrics
 from dank.metrics.saved import check_writable, decoder_name, save_captions
-from dank.metrics.text import (
-    ContainmentIndex,
-    caption_sequence,
-    corpus_bleu,
-    distinct_n,
-    novelty,
-)
+from dank.metrics.text import corpus_bleu, distinct_n, novelty
 
 BATCH_TEMPLATES = 32  # Templates decoded together (fixes the seeds' layout too).
 RERANK_CANDIDATES = 20  # Captions drawn per template before --rerank humor.
@@ -237,32 +231,20 @@ def generation_metrics(
     Raises:
         DankError: a missing run, model, build or CSV, or bad settings.
     """
-    from dank.core.run import read_run_info
-    from dank.data.catalogue import Catalogue
     from dank.data.pipeline import load_catalogue
-    from dank.data.vocab import Vocabulary
-    from dank.models.language.load import load_caption_model
+    from dank.models.run import Run
     from dank.safety import default_filter
 
     _check_args(per_template, rerank, max_templates)
     if save_generated is not None:
         check_writable(save_generated)
-    run_dir = Path(run_dir)
-    info = read_run_info(run_dir)
-    data_dir = Path(data_dir or info.get("data") or "")
-    if not (data_dir / constants.CATALOGUE_FILE).is_file():
-        raise DankError(
-            f"data build {data_dir} not found (the run's is {info.get('data')!r}); "
-            "build it with `make data` or pass data_dir / --data"
-        )
-    model = load_caption_model(run_dir, variant)
-    scorer = None
-    if rerank:
-        from dank.models.humor.score import HumorScorer
-
-        scorer = HumorScorer.load(run_dir)  # Fail before generating, not after.
-    vocab = Vocabulary.load(run_dir / constants.VOCAB_FILE)
-    catalogue = Catalogue.load(run_dir / constants.CATALOGUE_FILE)
+    run = Run.open(run_dir)
+    run_dir = run.path
+    data_dir = run.data_build(data_dir, instead="pass data_dir / --data")
+    model = run.captioner(variant)
+    # Fail before generating, not after.
+    scorer = run.humor if rerank else None
+    vocab, catalogue = run.vocab, run.catalogue
     if load_catalogue(data_dir) != catalogue:
         raise DankError(f"{run_dir} was not trained on {data_dir}: catalogues differ")
     stamp = (data_dir / constants.CATALOGUE_FILE).stat().st_mtime_ns

@@ -15,10 +15,10 @@ import re
 
 import numpy as np
 
+from dank.data.ngrams import ngrams
 from dank.data.text import tokenize
 from dank.metrics.classifier import real_vs_generated_accuracy
 from dank.metrics.detector import balanced_pairs, caption_text, detector_accuracy
-from dank.metrics.text import ngrams
 
 REPEAT_N = 4  # A word n-gram seen twice in one caption is a loop (real: ~1.9%).
 _WORD = re.compile(r"\w")

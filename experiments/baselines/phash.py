@@ -7,7 +7,7 @@ preset, seed and val-split captions), and optionally on labelled real memes
 with the ``dank evaluate templates`` CSV format. Prints one JSON object.
 
 Usage:
-    python experiments/baselines/phash.py --data data/build/starter --preset cpu \
+    python -m experiments.baselines.phash --data data/build/starter --preset cpu \
         [--csv FILE --images DIR] [--hash-size 8]
 """
 
@@ -99,9 +99,17 @@ def score_csv(csv_path, images_dir, catalogue, table, hash_size):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="data/build/starter")
-    parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--hash-size", type=int, default=8)
+    parser.add_argument(
+        "--data", default="data/build/starter", help="data build (default %(default)s)"
+    )
+    parser.add_argument(
+        "--preset",
+        default="cpu",
+        help="vision preset of the synthetic validation images (default %(default)s)",
+    )
+    parser.add_argument(
+        "--hash-size", type=int, default=8, help="pHash side: hash-size**2 bits"
+    )
     parser.add_argument("--csv", help="labelled real memes (file,template_id,...)")
     parser.add_argument("--images", help="folder of the CSV's files")
     args = parser.parse_args()

@@ -22,18 +22,18 @@ else, and always at ``paper``, dank's own models at the preset's sizes with
 random weights (speed depends on shapes only); a random caption model is made
 never to end early, so it decodes all 25 tokens, the worst case.
 
-Usage: python experiments/benchmarks/bench_cascade.py [--quick] [--preset cpu]
+Usage: python -m experiments.benchmarks.bench_cascade [--quick] [--preset cpu]
     [--run runs/default] [--random] [--repeats 30]
 """
 
 import tempfile
 from pathlib import Path
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
-import standins  # noqa: E402
+from experiments.benchmarks import standins  # noqa: E402
 
 BEAM, MAX_LEN, N_TEMPLATES = 5, 25, 100
 
@@ -171,7 +171,12 @@ def time_stages(cascade, stages, pictures, images, out_dir, seed, reps, figures)
 
 def main(argv=None):
     parser = common.make_parser(__doc__, needs_run=True)
-    parser.add_argument("--preset", default="cpu", choices=("tiny", "cpu", "paper"))
+    parser.add_argument(
+        "--preset",
+        default="cpu",
+        choices=("tiny", "cpu", "paper"),
+        help="model sizes (cpu: the trained --run if it has one)",
+    )
     parser.add_argument(
         "--random",
         action="store_true",

@@ -22,11 +22,11 @@ ceiling (``ceiling.py``; issue 10's target for beam-5 at batch 32: >= 0.7).
 The numpy rate of the projection's own matmul shape is reported too, as a
 figure (not a divisor).
 
-Usage: python experiments/benchmarks/bench_decoding.py [--quick] [--method beam]
+Usage: python -m experiments.benchmarks.bench_decoding [--quick] [--method beam]
     [--batches 1,32]
 """
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
@@ -130,7 +130,12 @@ def bench_batch(step_fn, config, batch, reps, python_reps, model_only_too=True):
 
 def main(argv=None):
     parser = common.make_parser(__doc__)
-    parser.add_argument("--method", default="beam", choices=["beam", "diverse"])
+    parser.add_argument(
+        "--method",
+        default="beam",
+        choices=["beam", "diverse"],
+        help="decoder to time (default %(default)s)",
+    )
     parser.add_argument("--batches", default=None, help="default 32 quick, 1,32 full")
     args = parser.parse_args(argv)
 

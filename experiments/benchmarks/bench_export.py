@@ -1,7 +1,7 @@
 """onnxruntime vs SavedModel on the CPU: classifier at batch 1 and 32, beam
 captions at batch 1 and 8, and the file sizes, from one trained run.
 
-    python experiments/benchmarks/bench_export.py [--quick] --run runs/default
+    python -m experiments.benchmarks.bench_export [--quick] --run runs/default
         [--cache DIR] [--repeats 5]
 
 Both formats are exported from the same run and timed in this one process, so
@@ -17,13 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
 import numpy as np  # noqa: E402
 
 from dank.core import constants  # noqa: E402
+from dank.core.run import RunLayout  # noqa: E402
 
 
 def folder_mib(path):
@@ -37,7 +38,10 @@ def fresh(folder, run_dir):
     folder = Path(folder)
     if not folder.is_dir():
         return False
-    models = [Path(run_dir) / c / constants.MODEL_FILE for c in ("vision", "language")]
+    layout = RunLayout(run_dir)
+    models = [
+        layout.model_file(c) for c in (constants.VISION_DIR, constants.LANGUAGE_DIR)
+    ]
     return folder.stat().st_mtime > max(m.stat().st_mtime for m in models)
 
 
@@ -58,7 +62,9 @@ def exports(run_dir, cache, config):
 def main(argv=None):
     parser = common.make_parser(__doc__, needs_run=True)
     parser.add_argument("--cache", default=None, help="export folder to (re)use")
-    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed repeats: 7 (quick 3)"
+    )
     args = parser.parse_args(argv)
     reason = common.missing_run(args.run)
     if reason:

@@ -14,11 +14,11 @@ the machine's noise) and reports:
 Sizes come from the language presets (``--preset cpu``: the starter set's
 vocabulary, ``paper``: the paper's LSTM 512 / embeddings 300 / 38,821 words).
 
-Usage: python experiments/benchmarks/bench_lstm.py [--quick] [--preset cpu]
+Usage: python -m experiments.benchmarks.bench_lstm [--quick] [--preset cpu]
     [--batch 32 --length 16 --steps 5 --rounds 3 --unroll --jit]
 """
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
@@ -61,12 +61,21 @@ def time_models(models, batch, target, steps, rounds):
 
 def main(argv=None):
     parser = common.make_parser(__doc__)
-    parser.add_argument("--preset", default="cpu", choices=sorted(common.VOCAB))
+    parser.add_argument(
+        "--preset",
+        default="cpu",
+        choices=sorted(common.VOCAB),
+        help="caption model size and vocabulary (default %(default)s)",
+    )
     parser.add_argument("--batch", type=int, default=None, help="preset's if omitted")
     parser.add_argument("--length", type=int, default=16, help="tokens per caption")
     parser.add_argument("--steps", type=int, default=None, help="steps per round")
-    parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--unroll", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="alternating rounds: 5 (quick 3)"
+    )
+    parser.add_argument(
+        "--unroll", action="store_true", help="unroll the LSTMs over time"
+    )
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
     args = parser.parse_args(argv)
     config = get_preset(args.preset)

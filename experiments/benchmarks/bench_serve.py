@@ -16,7 +16,7 @@ round. Exits 1 on any error or on growth past the limits.
 
 The suite (``run.py``) runs it in full mode only, with a smaller load.
 
-Usage: python experiments/benchmarks/bench_serve.py [--quick] --run runs/default
+Usage: python -m experiments.benchmarks.bench_serve [--quick] --run runs/default
        [--requests 200] [--clients 8] [--decoder sample]
 """
 
@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
@@ -73,7 +73,9 @@ def main(argv=None):
         default=None,
         help="requests per concurrent round (default 200, quick 40)",
     )
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--clients", type=int, default=8, help="concurrent clients (default 8)"
+    )
     parser.add_argument(
         "--serial",
         type=int,

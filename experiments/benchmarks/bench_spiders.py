@@ -4,7 +4,7 @@ Runs the imgflip spider (in a subprocess, as ``dank scrape`` would) on a slice
 of a source folder served by ``tools/mirror_site.py`` twice, without and with
 the TFRecord writer, and prints one JSON result:
 
-    python experiments/benchmarks/bench_spiders.py [--quick] [--source data/starter]
+    python -m experiments.benchmarks.bench_spiders [--quick] [--source data/starter]
         [--data data/build/starter] [--templates 10] [--captions 100]
 
 ``writer_share`` is the writer's own time over the crawl's wall time, and
@@ -18,19 +18,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-import common
+from experiments.benchmarks import common
+from tools.mirror_site import Mirror, load_slice
 
 ROOT = common.ROOT
-sys.path.insert(0, str(ROOT / "tools"))
-
-from mirror_site import Mirror, load_slice  # noqa: E402
 
 
 def run(url, out, extra):
     command = [
         sys.executable,
         "-m",
-        "dank.apps.scrape",
+        "dank",
+        "scrape",
         "imgflip",
         "--base-url",
         url,
@@ -49,7 +48,11 @@ def run(url, out, extra):
 
 def main(argv=None):
     parser = common.make_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default=str(ROOT / "data" / "starter"))
+    parser.add_argument(
+        "--source",
+        default=str(ROOT / "data" / "starter"),
+        help="source folder the mirror serves a slice of (default: data/starter)",
+    )
     parser.add_argument(
         "--data",
         default=str(ROOT / "data" / "build" / "starter"),
@@ -57,7 +60,9 @@ def main(argv=None):
     )
     parser.add_argument("--templates", type=int, default=None, help="10 (quick 3)")
     parser.add_argument("--captions", type=int, default=None, help="100 (quick 40)")
-    parser.add_argument("--per-page", type=int, default=20)
+    parser.add_argument(
+        "--per-page", type=int, default=20, help="captions per mirror page"
+    )
     parser.add_argument("--repeats", type=int, default=None, help="2 (quick 1)")
     args = parser.parse_args(argv)
     args.templates = args.templates or (3 if args.quick else 10)

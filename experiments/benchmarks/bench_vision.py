@@ -12,20 +12,20 @@ Measures, in one process, so only ratios are compared:
   counting ResNet50 as 4.1 GMAC (8.2 GFLOP) per 224x224 image forward, scaled
   by (S/224)^2, and a training step as 3x the forward.
 
-Usage: python experiments/benchmarks/bench_vision.py [--quick] [--preset cpu
+Usage: python -m experiments.benchmarks.bench_vision [--quick] [--preset cpu
     --steps 5 --data data/build/starter --n-templates 100 --no-xla --batch 32]
 """
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import standins  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dank.models.vision.config import get_config  # noqa: E402
+from experiments.benchmarks import standins  # noqa: E402
 
 RESNET50_GFLOP_224 = 8.2  # Forward, 2 FLOP per multiply-add.
 
@@ -71,9 +71,13 @@ def pipeline_rate(data_dir, config, batches, repeats):
 
 def main(argv=None):
     parser = common.make_parser(__doc__)
-    parser.add_argument("--preset", default="cpu")
+    parser.add_argument(
+        "--preset", default="cpu", help="vision preset (default %(default)s)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="timed repeats")
-    parser.add_argument("--n-templates", type=int, default=100)
+    parser.add_argument(
+        "--n-templates", type=int, default=100, help="classes of the stand-in model"
+    )
     parser.add_argument("--data", help="a data build, to time the input pipeline")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA cases")
     parser.add_argument("--batch", type=int, help="training batch (else the preset's)")

@@ -12,10 +12,10 @@ times, alternately so both share the machine's noise:
 
 A ratio above 1 means XLA pays on this machine.
 
-Usage: python experiments/benchmarks/bench_xla.py [--quick] [--preset cpu]
+Usage: python -m experiments.benchmarks.bench_xla [--quick] [--preset cpu]
 """
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
@@ -65,9 +65,16 @@ def decoding(model, batch, jit):
 
 def main(argv=None):
     parser = common.make_parser(__doc__)
-    parser.add_argument("--preset", default="cpu", choices=sorted(common.VOCAB))
+    parser.add_argument(
+        "--preset",
+        default="cpu",
+        choices=sorted(common.VOCAB),
+        help="caption model size and vocabulary (default %(default)s)",
+    )
     parser.add_argument("--length", type=int, default=16, help="tokens per caption")
-    parser.add_argument("--decode-batch", type=int, default=32)
+    parser.add_argument(
+        "--decode-batch", type=int, default=32, help="captions decoded at once"
+    )
     args = parser.parse_args(argv)
     config = get_preset(args.preset).replace(dropout=0.0)
     vocab = common.VOCAB[args.preset]

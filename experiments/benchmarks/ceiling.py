@@ -1,7 +1,7 @@
 """The machine's fp32 matmul ceiling, measured honestly (issue 23).
 
-    python experiments/benchmarks/ceiling.py [--quick]      # prints the record
-    python experiments/benchmarks/ceiling.py --numpy-probe SIZE REPEATS
+    python -m experiments.benchmarks.ceiling [--quick]      # prints the record
+    python -m experiments.benchmarks.ceiling --numpy-probe SIZE REPEATS
 
 Every fraction the suite prints and writes is taken against one number, the
 **fp32 ceiling**: the best (fastest repeat) of two square 4096x4096 fp32
@@ -26,8 +26,7 @@ import os
 import subprocess
 import sys
 
-import common
-import summary
+from experiments.benchmarks import common, summary
 
 # Removed from the numpy probe's environment only (see the module docstring).
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -87,7 +86,14 @@ def unpinned_env(environ):
 def numpy_unpinned(size=common.CEILING_SIZE, repeats=3):
     """``numpy_probe`` in a child whose environment lacks ``PINS``."""
     done = subprocess.run(
-        [sys.executable, __file__, "--numpy-probe", str(size), str(repeats)],
+        [
+            sys.executable,
+            "-m",
+            "experiments.benchmarks.ceiling",
+            "--numpy-probe",
+            str(size),
+            str(repeats),
+        ],
         env=unpinned_env(os.environ),
         capture_output=True,
         text=True,

@@ -38,8 +38,6 @@ def setup_env():
     """TensorFlow settings every benchmark runs with (before TF is imported)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 # -- statistics ----------------------------------------------------------------
@@ -177,8 +175,7 @@ def ceilings(args):
     """
     if args.ceiling_gflops:
         return {"fp32": round(args.ceiling_gflops, 2)}
-    import ceiling
-    import summary
+    from experiments.benchmarks import ceiling, summary
 
     record = ceiling.measure(repeats=3 if args.quick else 5)
     print("\n".join(summary.ceiling_lines(record)), file=sys.stderr, flush=True)
@@ -299,10 +296,10 @@ def make_result(name, args, params=None):
 
 def missing_run(run_dir, components=("vision", "language")):
     """Why ``run_dir`` cannot be benchmarked, or None when it has every model."""
-    from dank.core import constants
+    from dank.core.run import RunLayout
 
     for component in components:
-        path = Path(run_dir) / component / constants.MODEL_FILE
+        path = RunLayout(run_dir).model_file(component)
         if not path.is_file():
             return f"no trained run: {path} is missing (run `make train` first)"
     return None

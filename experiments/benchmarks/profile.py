@@ -1,8 +1,8 @@
 """Profiles the two hot paths, caption training and beam decoding, and tries levers.
 
-    python experiments/benchmarks/profile.py --what train|beam [--logdir runs/profile]
+    python -m experiments.benchmarks.profile --what train|beam [--logdir runs/profile]
         [--preset cpu] [--batch 32] [--steps 10] [--jit] [--unroll] [--top 12]
-    python experiments/benchmarks/profile.py --what train|beam --levers
+    python -m experiments.benchmarks.profile --what train|beam --levers
         [--rounds 3] [--json-out FILE]
 
 The workloads use dank's own ``CaptionModel`` at the preset's sizes with random
@@ -40,12 +40,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import common
+from experiments.benchmarks import common
 
 common.setup_env()
 
-import standins  # noqa: E402
-import traces  # noqa: E402
+from experiments.benchmarks import standins, traces  # noqa: E402
 
 BEAM, MAX_LEN = 5, 25
 # Levers that need a fresh process: (name, extra environment, extra arguments).
@@ -251,7 +250,8 @@ def run_child(args, env, extra):
         out = Path(tmp) / "row.json"
         command = [
             sys.executable,
-            __file__,
+            "-m",
+            "experiments.benchmarks.profile",
             "--what",
             args.what,
             "--measure",
@@ -338,13 +338,27 @@ def print_levers(rows, what):
 
 def main(argv=None):
     parser = common.make_parser(__doc__)
-    parser.add_argument("--what", choices=("train", "beam"), required=True)
-    parser.add_argument("--logdir", default="runs/profile")
-    parser.add_argument("--preset", default="cpu", choices=sorted(common.VOCAB))
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument(
+        "--what",
+        choices=("train", "beam"),
+        required=True,
+        help="workload: caption training steps or beam search",
+    )
+    parser.add_argument(
+        "--logdir",
+        default="runs/profile",
+        help="TensorBoard trace folder (default %(default)s)",
+    )
+    parser.add_argument(
+        "--preset",
+        default="cpu",
+        choices=sorted(common.VOCAB),
+        help="caption model size and vocabulary (default %(default)s)",
+    )
+    parser.add_argument("--batch", type=int, default=32, help="batch (default 32)")
     parser.add_argument("--length", type=int, default=16, help="tokens per caption")
     parser.add_argument("--steps", type=int, default=None, help="runs per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds")
     parser.add_argument("--jit", action="store_true", help="profile with XLA")
     parser.add_argument("--unroll", action="store_true", help="train: unroll the LSTM")
     parser.add_argument("--top", type=int, default=12, help="rows in each table")

@@ -1,6 +1,6 @@
 """The benchmark suite (``make bench``): every script, one ceiling, one results file.
 
-    python experiments/benchmarks/run.py [--quick] [--only NAME ...]
+    python -m experiments.benchmarks.run [--quick] [--only NAME ...]
         [--run runs/default] [--data data/build/starter] [--list]
 
 Measures the fp32 matmul ceiling (``ceiling.py``: the best of TensorFlow's
@@ -37,9 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ceiling as ceilings
-import common
-import summary
+from experiments.benchmarks import ceiling as ceilings
+from experiments.benchmarks import common, summary
 
 common.setup_env()
 
@@ -52,7 +51,7 @@ class Bench:
     """One entry of the suite."""
 
     name: str  # Key in the results file.
-    script: str  # File in experiments/benchmarks/.
+    script: str  # File in experiments/benchmarks/, run as a module.
     args: tuple = ()  # Extra arguments in both modes.
     full_args: tuple = ()  # Extra arguments in full mode only.
     quick: bool = True  # Part of --quick.
@@ -134,7 +133,8 @@ def run_bench(bench, args, ceiling, tmp):
     out, log = Path(tmp) / f"{bench.name}.json", Path(tmp) / f"{bench.name}.log"
     command = [
         sys.executable,
-        str(HERE / bench.script),
+        "-m",
+        f"experiments.benchmarks.{bench.script.removesuffix('.py')}",
         "--json-out",
         str(out),
         "--ceiling-gflops",

@@ -6,7 +6,7 @@ so a change to them shows up in the numbers. TensorFlow is imported when a
 function is called.
 """
 
-import common
+from experiments.benchmarks import common
 
 
 def caption_model(preset="cpu", n_templates=100, vocab=None, **changes):

@@ -1,6 +1,6 @@
 """Generation metrics per decoder on a trained run: issue 4's decoder table.
 
-    .venv/bin/python experiments/generation/decoders.py --run runs/default
+    .venv/bin/python -m experiments.generation.decoders --run runs/default
 
 For every template of the test split, each decoder writes ``--per-template``
 captions (greedy: one) with the safety filter on, as ``dank generate`` does,
@@ -19,10 +19,8 @@ About 3 minutes on 2 idle cores for the ``cpu`` run with 5 per template.
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report  # noqa: E402
+from experiments.generation import report
 
 DECODERS = ("greedy", "beam", "paper", "paper_app", "sample")
 

@@ -1,6 +1,6 @@
 """What the safety mitigations cost: issue 9's "Measurement".
 
-    .venv/bin/python experiments/generation/mitigation.py --run runs/default
+    .venv/bin/python -m experiments.generation.mitigation --run runs/default
 
 **Generation-time filter.** Every template of the test split gets the same
 number of captions (``--per-template``) with the filter on (flagged captions
@@ -22,7 +22,7 @@ script does not train. To measure it::
         --out data/build/starter-nofilter --no-safety-filter
     .venv/bin/dank train language --preset cpu \\
         --data data/build/starter-nofilter --run runs/nofilter
-    .venv/bin/python experiments/generation/mitigation.py --run runs/default \\
+    .venv/bin/python -m experiments.generation.mitigation --run runs/default \\
         --compare-run runs/nofilter
 
 ``--compare-run`` adds the same rows for the unfiltered model, generated for
@@ -35,8 +35,7 @@ Writes ``experiments/results/mitigation-<preset>.{json,md}``.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report  # noqa: E402
+from experiments.generation import report
 
 DECODERS = ("paper", "sample")
 COLUMNS = (
@@ -115,7 +114,12 @@ def costs(rows):
 def main(argv=None):
     report.setup()
     p = report.parser(__doc__, per_template=10)
-    p.add_argument("--decoders", nargs="+", default=list(DECODERS))
+    p.add_argument(
+        "--decoders",
+        nargs="+",
+        default=list(DECODERS),
+        help="decoders to compare (default: %(default)s)",
+    )
     p.add_argument(
         "--compare-run",
         help="a caption model trained without the "

@@ -11,7 +11,6 @@ import argparse
 import datetime
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,11 +34,9 @@ COLUMNS = (
 
 
 def setup():
-    """Quiet TensorFlow and make ``dank`` and ``experiments`` importable."""
+    """Quiet TensorFlow (before it is imported)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 def parser(doc, per_template=5):
@@ -55,17 +52,16 @@ def parser(doc, per_template=5):
         default=per_template,
         help=f"captions per template (default {per_template})",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--out", default=str(RESULTS), help="results folder")
     return p
 
 
 def preset_of(run):
     """The caption model's preset recorded in the run (``cpu``, ``paper``...)."""
-    from dank.core.run import read_run_info
+    from dank.models.run import Run
 
-    language = read_run_info(run).get("components", {}).get("language", {})
-    return language.get("preset", "unknown")
+    return Run.open(run).config("language").get("preset", "unknown")
 
 
 def context(args):

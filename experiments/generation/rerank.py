@@ -1,6 +1,6 @@
 """What humour reranking does to the generated captions: issue 13's "Use".
 
-    .venv/bin/python experiments/generation/rerank.py --run runs/default
+    .venv/bin/python -m experiments.generation.rerank --run runs/default
 
 The run needs a humour model (``dank train humor --run RUN``; about half a
 minute on the starter build). For every template of the test split, three
@@ -23,10 +23,8 @@ rerank" by more than 5 points. Writes
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report  # noqa: E402
+from experiments.generation import report
 
 GUARD_MARGIN = 0.05  # Largest novelty loss to reranking that still passes.
 

@@ -3,7 +3,7 @@
 Order (``ITEM_PIPELINES``): ``CleanPipeline`` -> ``TemplateImagesPipeline``
 (``images.py``) -> ``ExportPipeline`` -> ``TFRecordPipeline`` (``tfrecords.py``).
 
-The crawl directory has the layout of ``../shared/data/memes``::
+The crawl directory (``crawl_dir.py``) has the layout of ``../shared/data/memes``::
 
     templates.csv, captions.csv          rebuilt atomically when the spider closes
     templates.jsonl, captions.jsonl      append-only logs, one item a line
@@ -17,7 +17,6 @@ read back on start, so dedupe remembers what an earlier run already kept.
 import csv
 import io
 import json
-import logging
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,36 +24,12 @@ from scrapy.exceptions import DropItem
 
 from dank.core.io import write_text
 from dank.data.sources import CAPTION_HEADER, TEMPLATE_HEADER
-from dank_spiders.images import TemplateImagesPipeline  # noqa: F401  (settings name)
+from dank_spiders.crawl_dir import CAPTIONS_LOG, TEMPLATES_LOG, out_dir, read_log
 from dank_spiders.items import CaptionItem, TemplateItem
 from dank_spiders.text import caption_key, clean_boxes, clean_text
-from dank_spiders.tfrecords import TFRecordPipeline  # noqa: F401  (settings name)
-
-logger = logging.getLogger(__name__)
 
 TEMPLATE_COLUMNS = TEMPLATE_HEADER
 CAPTION_COLUMNS = CAPTION_HEADER
-TEMPLATES_LOG = "templates.jsonl"
-CAPTIONS_LOG = "captions.jsonl"
-
-
-def read_log(path):
-    """Dicts from a JSONL log; a torn last line (an interrupted write) is dropped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            logger.warning("%s: skipping a torn line from an interrupted crawl", path)
-    return rows
-
-
-def out_dir(crawler):
-    """The crawl directory from the ``DANK_OUT`` setting."""
-    return Path(crawler.settings.get("DANK_OUT") or "crawl")
 
 
 class CleanPipeline:

@@ -52,9 +52,9 @@ HTTPCACHE_IGNORE_HTTP_CODES = [500, 502, 503, 504, 408, 429]
 
 ITEM_PIPELINES = {
     "dank_spiders.pipelines.CleanPipeline": 100,
-    "dank_spiders.pipelines.TemplateImagesPipeline": 200,
+    "dank_spiders.images.TemplateImagesPipeline": 200,
     "dank_spiders.pipelines.ExportPipeline": 300,
-    "dank_spiders.pipelines.TFRecordPipeline": 400,
+    "dank_spiders.tfrecords.TFRecordPipeline": 400,
 }
 EXTENSIONS = {"dank_spiders.report.CrawlReport": 500}
 

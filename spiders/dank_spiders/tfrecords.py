@@ -30,6 +30,7 @@ from scrapy.exceptions import NotConfigured
 
 from dank.core.errors import DankError
 from dank.core.io import atomic_path
+from dank_spiders.crawl_dir import CAPTIONS_LOG, TEMPLATES_LOG, out_dir
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class TFRecordPipeline:
         from dank.data.vocab import Vocabulary
 
         self.crawler = crawler
-        self.out = Path(crawler.settings.get("DANK_OUT") or "crawl")
+        self.out = out_dir(crawler)
         self.size = crawler.settings.getint("DANK_TFRECORD_SHARD_SIZE", 1000)
         self.catalogue = Catalogue.load(data_dir)
         self.vocab = Vocabulary.load(data_dir)
@@ -147,8 +148,6 @@ class TFRecordPipeline:
 
     def open_spider(self, spider=None):
         import tensorflow  # noqa: F401  (imported here, outside the writer's timing)
-
-        from dank_spiders.pipelines import CAPTIONS_LOG, TEMPLATES_LOG
 
         directory = self.out / TFRECORD_DIR
         directory.mkdir(parents=True, exist_ok=True)

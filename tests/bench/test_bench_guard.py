@@ -1,13 +1,6 @@
 """The regression guard end to end, without timing: two fake results, one report."""
 
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
-sys.path.append(str(BENCH))  # run.py imports common and summary by bare name.
-
-import run  # noqa: E402
-import summary  # noqa: E402
+from experiments.benchmarks import run, summary
 
 
 def _results(ratios, drift=0.0):

@@ -4,7 +4,6 @@ No timing is asserted (CI stays fast and machines differ); these check the
 arithmetic and the bookkeeping that every benchmark result goes through.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,20 +11,9 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
+from experiments.benchmarks import ceiling, common, summary
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load("common")
-summary = _load("summary")
-sys.path.append(str(BENCH))  # ceiling.py imports common and summary by bare name.
-ceiling = _load("ceiling")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_stats_median_min_max():
@@ -296,7 +284,8 @@ def test_markdown_lists_targets_regressions_and_figures():
 
 def test_run_py_lists_the_suite():
     out = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--list"],
+        [sys.executable, "-m", "experiments.benchmarks.run", "--list"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,

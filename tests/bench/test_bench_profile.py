@@ -4,17 +4,9 @@ No timing is asserted: these check the arithmetic (self time, shares, FLOPs)
 that the README's profile tables and lever ratios rest on.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
-sys.path.append(str(BENCH))  # The scripts import each other by bare name.
-
-import common  # noqa: E402
-import standins  # noqa: E402
-import traces  # noqa: E402
+from experiments.benchmarks import common, standins, traces
 
 
 def _space(planes):
@@ -129,17 +121,9 @@ def test_stand_in_caption_model_never_ends():
     assert vocab[END_ID] == "</s>" and vocab[-1] == "w7" and len(vocab) == 8
 
 
-def _load_profile():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_profile", BENCH / "profile.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_lever_rows_compare_to_the_default_and_the_ceiling_timed_with_them():
-    profile = _load_profile()
+    from experiments.benchmarks import profile
+
     seconds = {
         "default": common.stats([1.0, 1.2], "s"),
         "batch 64": common.stats([1.5], "s"),

@@ -1,13 +1,6 @@
 """The README tables that the suite's Markdown summary draws from a results file."""
 
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks"
-sys.path.append(str(BENCH))  # The scripts import each other by bare name.
-
-import common  # noqa: E402
-import summary  # noqa: E402
+from experiments.benchmarks import common, summary
 
 
 def _latency(ms, p95):

@@ -100,6 +100,38 @@ def test_template_flag_and_unknown_template(tiny_run, tiny_data, tmp_path):
         _run(_args(tiny_run, tmp_path, template="no such meme template zz"))
 
 
+@pytest.fixture
+def reads(monkeypatch):
+    """Counts the reads of each run's catalogue.json and vocab.json."""
+    from collections import Counter
+
+    from dank.data.catalogue import Catalogue
+    from dank.data.vocab import Vocabulary
+
+    counts = Counter()
+
+    def counting(cls, name):
+        load = cls.load.__func__
+
+        def wrapped(klass, path):
+            counts[name] += 1
+            return load(klass, path)
+
+        monkeypatch.setattr(cls, "load", classmethod(wrapped))
+
+    counting(Catalogue, "catalogue")
+    counting(Vocabulary, "vocab")
+    return counts
+
+
+def test_one_picture_reads_catalogue_and_vocab_once(
+    tiny_run, pictures, tmp_path, reads
+):
+    status, lines = _run(_args(tiny_run, tmp_path, [pictures / "pic0.png"]))
+    assert status == 0 and lines
+    assert reads == {"catalogue": 1, "vocab": 1}
+
+
 def test_samples_go_to_the_run(tiny_run, tmp_path):
     status, lines = _run(_args(tiny_run, tmp_path, samples=True, n=1))
     assert status == 0 and lines
@@ -124,12 +156,14 @@ def test_expand_paths_and_inputs(pictures, tmp_path):
     ]
     items = load_inputs(names, model_side=32)
     assert [i.error is None for i in items] == [False, True, True]
-    assert all(i.encoded[:2] == b"\xff\xd8" for i in items if i.error is None)
+    assert all(i.picture.encoded[:2] == b"\xff\xd8" for i in items if i.error is None)
     with pytest.raises(DankError, match="no images"):
         expand_paths([str(tmp_path)])
 
 
-def test_rerank_humor_keeps_the_funniest_clean_captions(tiny_run, pictures, tmp_path):
+def test_rerank_humor_keeps_the_funniest_clean_captions(
+    tiny_run, pictures, tmp_path, reads
+):
     import shutil
 
     from dank.apps import cli
@@ -160,7 +194,10 @@ def test_rerank_humor_keeps_the_funniest_clean_captions(tiny_run, pictures, tmp_
         rerank="humor",
         candidates=6,
     )
+    reads.clear()
     status, lines = _run(args)
+    # The humour model shares the run's catalogue and vocabulary.
+    assert reads == {"catalogue": 1, "vocab": 1}
     assert status == 0 and 1 <= len(lines) <= 2
     humor = [line["humor"] for line in lines]
     assert all(0.0 <= h <= 1.0 for h in humor)
@@ -172,6 +209,6 @@ def test_rerank_humor_keeps_the_funniest_clean_captions(tiny_run, pictures, tmp_
 
 
 def tiny_data_of(run):
-    from dank.core.run import read_run_info
+    from dank.models.run import Run
 
-    return read_run_info(run)["data"]
+    return Run.open(run).data_dir

@@ -1,5 +1,6 @@
 """The installed metadata: one TensorFlow wheel per extra, never two."""
 
+import configparser
 import importlib.metadata
 import subprocess
 from pathlib import Path
@@ -7,16 +8,18 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from dank import DISTRIBUTION
+
 ROOT = Path(__file__).resolve().parents[2]
 TF_WHEELS = {"tensorflow", "tensorflow-cpu", "tensorflow-tpu"}
 
 
 def _requirements():
-    return [Requirement(line) for line in importlib.metadata.requires("dank")]
+    return [Requirement(line) for line in importlib.metadata.requires(DISTRIBUTION)]
 
 
 def _tf_wheels(extras):
-    """The TensorFlow distributions ``pip install dank[extras]`` would pull in."""
+    """The TensorFlow wheels ``pip install dank-learning[extras]`` would pull in."""
     found = set()
     for req in _requirements():
         if req.name.lower() not in TF_WHEELS:
@@ -24,6 +27,20 @@ def _tf_wheels(extras):
         if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in extras):
             found.add(req.name.lower())
     return found
+
+
+def test_the_distribution_is_named_in_one_place_and_installs_dank():
+    # `dank` is taken on PyPI: the distribution has its own name, the import
+    # package and the command keep `dank`.
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg", encoding="utf-8")
+    assert setup["metadata"]["name"] == DISTRIBUTION != "dank"
+    dist = importlib.metadata.distribution(DISTRIBUTION)
+    assert dist.metadata["Name"] == DISTRIBUTION
+    scripts = {
+        e.name: e.value for e in dist.entry_points if e.group == "console_scripts"
+    }
+    assert scripts == {"dank": "dank.apps.cli:main"}
 
 
 def test_the_base_install_pins_no_tensorflow_wheel():

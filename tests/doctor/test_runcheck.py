@@ -102,13 +102,13 @@ class FakeClassifier:
 def test_template_sanity_classification(
     fake_run, tiny_data, monkeypatch, answer, status
 ):
-    import dank.models.vision.predict as predict
     from dank.data.catalogue import Catalogue
+    from dank.models.run import Run
 
     catalogue = Catalogue.load(fake_run)
     fake = FakeClassifier(catalogue, answer)
     fake.seen = list(range(len(catalogue)))  # Pictures come in label order.
-    monkeypatch.setattr(predict, "load_classifier", lambda run: fake)
+    monkeypatch.setattr(Run, "classifier", fake)
     info = json.loads((fake_run / "run.json").read_text())
     checks = by_name(runcheck.check_vision(fake_run, tiny_data, info))
     assert checks["vision accuracy"].status == "ok"  # 90% recorded.
@@ -118,16 +118,12 @@ def test_template_sanity_classification(
 
 
 def test_low_val_accuracy_fails(fake_run, monkeypatch):
-    import dank.models.vision.predict as predict
     from dank.data.catalogue import Catalogue
+    from dank.models.run import Run
 
     path = fake_run / constants.VISION_DIR / constants.METRICS_FILE
     path.write_text(json.dumps({"val_top1": 0.2}))
-    monkeypatch.setattr(
-        predict,
-        "load_classifier",
-        lambda run: FakeClassifier(Catalogue.load(fake_run), 0),
-    )
+    monkeypatch.setattr(Run, "classifier", FakeClassifier(Catalogue.load(fake_run), 0))
     checks = by_name(runcheck.check_vision(fake_run, None, {}))
     assert checks["vision accuracy"].status == "fail"
     assert "chance 16.7%" in checks["vision accuracy"].message
@@ -139,12 +135,10 @@ def test_low_val_accuracy_fails(fake_run, monkeypatch):
     [(12.5, "ok", ""), (40.0, "fail", "wrong run"), (10_000.0, "fail", "guessing")],
 )
 def test_caption_perplexity(fake_run, tiny_data, monkeypatch, rescored, status, cause):
-    import dank.models.language.load as load
     import dank.models.language.perplexity as perplexity
-    from dank.data.vocab import Vocabulary
+    from dank.models.run import Run
 
-    vocab = Vocabulary.load(fake_run)
-    monkeypatch.setattr(load, "load_caption_run", lambda run: (None, vocab, None))
+    monkeypatch.setattr(Run, "captioner", lambda run: None)
     monkeypatch.setattr(
         perplexity,
         "evaluate_captions",
@@ -157,16 +151,14 @@ def test_caption_perplexity(fake_run, tiny_data, monkeypatch, rescored, status, 
 
 
 def test_worse_than_the_baseline_warns(fake_run, tiny_data, monkeypatch):
-    import dank.models.language.load as load
     import dank.models.language.perplexity as perplexity
-    from dank.data.vocab import Vocabulary
+    from dank.models.run import Run
 
     path = fake_run / constants.LANGUAGE_DIR / constants.METRICS_FILE
     metrics = json.loads(path.read_text())
     metrics["val"]["perplexity"] = 18.0
     path.write_text(json.dumps(metrics))
-    vocab = Vocabulary.load(fake_run)
-    monkeypatch.setattr(load, "load_caption_run", lambda run: (None, vocab, None))
+    monkeypatch.setattr(Run, "captioner", lambda run: None)
     monkeypatch.setattr(
         perplexity, "evaluate_captions", lambda model, captions: {"perplexity": 18.0}
     )

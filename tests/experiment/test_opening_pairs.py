@@ -115,11 +115,11 @@ def test_no_pairs_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_protocol_perplexity_scores_only_the_openings(tiny_run, tiny_data):
-    from dank.data.pipeline import load_vocab
-    from dank.models.language.load import load_caption_model
+    from dank.models.run import Run
 
     pairs = build_pairs(tiny_data)
-    model, vocab = load_caption_model(tiny_run), load_vocab(tiny_data)
+    run = Run.open(tiny_run)
+    model, vocab = run.captioner(), run.vocab
     result = protocol_perplexity(model, vocab, pairs)
     assert result["n_pairs"] == result["n"] == len(pairs)
     assert result["tokens"] == sum(len(p["opening"]) for p in pairs)

@@ -1,5 +1,6 @@
 """Exporting an unfinished run names what is missing; failed exports leave no trace."""
 
+import dataclasses
 import json
 
 import pytest
@@ -117,3 +118,29 @@ def test_failed_export_keeps_the_old_output(tmp_path, monkeypatch, fmt):
         export(tmp_path / "run", out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+
+
+def test_export_decoders_read_the_presets(tmp_path, capsys):
+    from dank.apps.cli import build_parser, main
+    from dank.apps.cli.export import decode_config
+    from dank.decoding.config import PRESETS, DecodeConfig
+
+    def config(*flags, fmt="savedmodel"):
+        argv = ["export", "--format", fmt, "--out", "o", *flags]
+        return decode_config(build_parser().parse_args(argv))
+
+    # The paper's diverse beam by default, as before issue 24.
+    assert config() == DecodeConfig(
+        method="diverse", beam_size=5, temperature=1.3, max_len=25, num_return=1
+    )
+    assert config("--decoder", "sample", "-n", "2") == DecodeConfig(
+        method="sample", beam_size=5, temperature=1.3, max_len=25, num_return=2
+    )
+    # The SavedModel runs dank.decoding, so it has nucleus with its guards.
+    nucleus = config("--decoder", "nucleus", "--temperature", "0.9")
+    assert nucleus == dataclasses.replace(PRESETS["nucleus"], temperature=0.9)
+    # The ONNX runner's numpy decoders do not: a clear error, before any work.
+    run = _partial_run(tmp_path, BASE + VISION + ["language/model.keras"])
+    argv = ["export", "--run", str(run), "--format", "onnx", "--out", str(tmp_path)]
+    assert main([*argv, "--decoder", "nucleus"]) == 2
+    assert "cannot be exported to ONNX" in capsys.readouterr().err

@@ -326,6 +326,14 @@ def test_every_onnx_file_loads_and_runs(exported):
         assert all(np.isfinite(o).all() for o in outputs if o.dtype.kind == "f")
 
 
+def test_each_export_has_its_model_card(exported):
+    for fmt in ("savedmodel", "onnx"):
+        card = (exported[fmt] / "MODEL_CARD.md").read_text(encoding="utf-8")
+        assert card.startswith("# Model card: dank, run ")
+        assert "## Known biases and limits" in card and "top-1" in card
+        assert f"`{exported['config'].method}`: method=" in card
+
+
 def test_savedmodel_loads_in_plain_tensorflow(exported):
     code = f"""
 import json, sys

@@ -16,14 +16,14 @@ import textwrap
 
 import numpy as np
 import pytest
-from fuzz_cases import WRITABLE, encode, png_header
 from PIL import Image
 
-from dank.apps.cli.cascade import output_stems
 from dank.cascade.inputs import expand_paths, load_inputs
+from dank.cascade.outputs import output_stems
 from dank.core import images
 from dank.core.errors import DankError
 from dank.core.io import write_bytes
+from tools.fuzz_cases import WRITABLE, encode, png_header
 
 
 def _png(path, colour=(200, 30, 30), size=(40, 30)):
@@ -136,7 +136,7 @@ def test_stdin_is_capped_at_the_upload_limit(monkeypatch, tmp_path):
     data = encode(Image.new("RGB", (20, 10)), "PNG")
     monkeypatch.setattr("sys.stdin", _Stdin(io.BytesIO(data)))
     first, second = load_inputs(["-", "-"], model_side=32)
-    assert first.error is None and first.image.size == (20, 10)
+    assert first.error is None and first.picture.image.size == (20, 10)
     assert "empty file" in second.error  # Standard input is read once.
     monkeypatch.setattr("sys.stdin", None)
     assert "no standard input" in load_inputs(["-"], model_side=32)[0].error

@@ -9,10 +9,10 @@ import json
 import os
 
 import pytest
-from fuzz_cases import encode
 from PIL import Image
 
 from dank.apps import cli
+from tools.fuzz_cases import encode
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ picture, an error for every bad one, nothing half written.
 
 import io
 
-import fuzz_faults
 import pytest
+
+from tools import fuzz_faults
 
 
 def _check(tallies):

@@ -212,7 +212,7 @@ def test_trust_proxy_flag():
 
 @pytest.mark.slow
 def test_soak_50_clients_2000_requests_no_5xx_flat_memory(tiny_run, capsys):
-    import soak_serve
+    from tools import soak_serve
 
     code = soak_serve.main(["--run", str(tiny_run)])
     result = json.loads(capsys.readouterr().out)

@@ -13,6 +13,11 @@ import pytest
 
 pytest.importorskip("scrapy")
 
+from scrapy.http import HtmlResponse, Request, Response  # noqa: E402
+from scrapy.spidermiddlewares.httperror import HttpError  # noqa: E402
+from scrapy.utils.test import get_crawler  # noqa: E402
+from twisted.python.failure import Failure  # noqa: E402
+
 from dank_spiders.images import TemplateImagesPipeline  # noqa: E402
 from dank_spiders.items import TemplateItem  # noqa: E402
 from dank_spiders.report import MAX_URLS, summarize  # noqa: E402
@@ -23,10 +28,6 @@ from dank_spiders.spiders.imgflip import (  # noqa: E402
 )
 from dank_spiders.spiders.memegenerator import MemegeneratorSpider  # noqa: E402
 from dank_spiders.text import clean_boxes  # noqa: E402
-from scrapy.http import HtmlResponse, Request, Response  # noqa: E402
-from scrapy.spidermiddlewares.httperror import HttpError  # noqa: E402
-from scrapy.utils.test import get_crawler  # noqa: E402
-from twisted.python.failure import Failure  # noqa: E402
 
 BASE = "https://imgflip.com"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -199,7 +200,8 @@ def test_crawl_reports_missing_post_and_image_and_duplicates(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "dank.apps.scrape",
+                "dank",
+                "scrape",
                 "imgflip",
                 "--base-url",
                 base,

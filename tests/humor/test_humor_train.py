@@ -77,13 +77,14 @@ def test_training_loss_falls(run):
 
 
 def test_scorer_is_deterministic_and_template_aware(run):
-    from dank.models.humor import HumorScorer, rerank
+    from dank.models.humor import rerank
+    from dank.models.run import Run
 
-    scorer = HumorScorer.load(run)
+    scorer = Run.open(run).humor
     captions = [("finally finished homework", "first try"), ("beep boop", "tax")]
     a = scorer.score(captions, 0)
     assert a.shape == (2,) and np.all((a > 0) & (a < 1))
-    np.testing.assert_array_equal(a, HumorScorer.load(run).score(captions, 0))
+    np.testing.assert_array_equal(a, Run.open(run).humor.score(captions, 0))
     unknown = scorer.score(captions, None)
     np.testing.assert_array_equal(unknown, scorer.score(captions, 10_000))
     candidates = [

@@ -49,8 +49,8 @@ def trained_run(tiny_data, tmp_path_factory):
 
 def test_training_writes_model_metrics_and_logs(trained_run, tiny_data):
     from dank.data.pipeline import load_captions, load_vocab
-    from dank.models.language.load import load_caption_model
     from dank.models.language.perplexity import evaluate_captions
+    from dank.models.run import Run
 
     run, metrics = trained_run
     out = run / constants.LANGUAGE_DIR
@@ -62,7 +62,7 @@ def test_training_writes_model_metrics_and_logs(trained_run, tiny_data):
     assert test["perplexity_per_word"] > test["perplexity"]  # Fewer words than tokens.
     assert metrics["train_tokens_per_second"] > 0
     # The saved model reproduces the reported number.
-    model = load_caption_model(run)
+    model = Run.open(run).captioner()
     again = evaluate_captions(model, load_captions(tiny_data, "test"))
     assert again["perplexity"] == pytest.approx(test["perplexity"], rel=1e-4)
     for sub in ("train", "validation", "samples"):
@@ -152,7 +152,7 @@ def test_image_variants_need_a_vision_model(tiny_data, tmp_path):
     "variant", ["label_average", pytest.param("attention", marks=pytest.mark.slow)]
 )
 def test_image_variants_train_with_template_features(variant, tiny_data, tmp_path):
-    from dank.models.language.load import load_caption_model
+    from dank.models.run import Run
 
     run = tmp_path / "run"
     _fake_vision(run, tiny_data)
@@ -160,7 +160,7 @@ def test_image_variants_train_with_template_features(variant, tiny_data, tmp_pat
         tiny_data, run, TINY.replace(variant=variant, epochs=1), verbose=0
     )
     assert metrics["variant"] == variant and metrics["test"]["perplexity"] > 1
-    table = np.asarray(load_caption_model(run, variant=variant).template_images)
+    table = np.asarray(Run.open(run).captioner(variant).template_images)
     assert table.shape[1] == 2048 and np.all(np.abs(table).sum(axis=1) > 0)
 
 

@@ -114,7 +114,7 @@ def _start_workers(tiny_data, run, scratch, epochs, ports):
 
 
 def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_ports):
-    from dank.models.language.load import load_caption_model
+    from dank.models.run import Run
 
     run, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
@@ -137,7 +137,7 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_po
     ]
     events = list((sub / constants.LOGS_DIR / "train").glob("events.out.*"))
     assert len(events) == 1  # One writer of the TensorBoard logs.
-    model = load_caption_model(run)
+    model = Run.open(run).captioner()
     assert model.count_params() == metrics["parameters"]
 
 

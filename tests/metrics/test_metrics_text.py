@@ -1,34 +1,11 @@
-"""BLEU, distinct-n and novelty against values worked out by hand."""
+"""BLEU, distinct-n and novelty against values worked out by hand or published."""
 
 import math
 
 import pytest
 
-from dank.metrics.text import (
-    ContainmentIndex,
-    caption_sequence,
-    corpus_bleu,
-    distinct_n,
-    novelty,
-    visible_words,
-)
-
-
-def test_caption_sequence_normalises_and_separates():
-    assert caption_sequence("One Does NOT simply", "walk into Mordor!") == [
-        "one",
-        "does",
-        "not",
-        "simply",
-        "<sep>",
-        "walk",
-        "into",
-        "mordor",
-        "!",
-    ]
-    assert caption_sequence("", "bottom only") == ["<sep>", "bottom", "only"]
-    assert visible_words("", "bottom only") == ["bottom", "only"]
-    assert visible_words("a", "b") == ["a", "<sep>", "b"]
+from dank.data.ngrams import ContainmentIndex, caption_sequence
+from dank.metrics.text import corpus_bleu, distinct_n, novelty
 
 
 def test_bleu_identical_caption_is_one():
@@ -71,11 +48,88 @@ def test_bleu_brevity_penalty_and_corpus_sums():
     assert tie["bleu1"] == pytest.approx(1.0)
 
 
+def words(*sentences):
+    return [sentence.split() for sentence in sentences]
+
+
+def test_bleu_matches_published_values():
+    # Papineni et al. (2002), section 2.1.1: "the" x7 scores a modified unigram
+    # precision of 2/7, and the 7-word reference leaves no brevity penalty.
+    refs = words("the cat is on the mat", "there is a cat on the mat")
+    assert corpus_bleu([["the"] * 7], [refs], max_n=1)["bleu1"] == pytest.approx(2 / 7)
+    # nltk.translate.bleu_score's documented examples (its sentence_bleu and
+    # corpus_bleu docstrings print 0.5045... and 0.5920...).
+    hyp1, hyp2 = words(
+        "It is a guide to action which ensures that the military always obeys "
+        "the commands of the party",
+        "he read the book because he was interested in world history",
+    )
+    refs1 = words(
+        "It is a guide to action that ensures that the military will forever "
+        "heed Party commands",
+        "It is the guiding principle which guarantees the military forces always "
+        "being under the command of the Party",
+        "It is the practical guide for the army always to heed the directions of "
+        "the party",
+    )
+    refs2 = words("he was interested in world history because he read the book")
+    assert corpus_bleu([hyp1], [refs1])["bleu4"] == pytest.approx(0.5045666840058485)
+    got = corpus_bleu([hyp1, hyp2], [refs1, refs2])
+    assert got["bleu4"] == pytest.approx(0.5920778868801042)
+
+
+REFS_A = [
+    caption_sequence("one does not simply", "walk into mordor"),
+    caption_sequence("one does not simply", "train a model"),
+    caption_sequence("one does not", "simply walk"),
+]
+REFS_B = [caption_sequence("y u no", "answer my email"), caption_sequence("y u no", "")]
+
+
+@pytest.mark.parametrize(
+    "hypotheses, references, expected",
+    [
+        (
+            [
+                ("one does not simply", "walk into a bar"),
+                ("one does", "simply walk into mordor"),
+                ("y u no", "answer"),
+                ("y u no", "answer my texts"),
+            ],
+            [REFS_A, REFS_A, REFS_B, REFS_B],
+            [
+                0.9285714285714286,
+                0.8796644381862461,
+                0.8151622077514581,
+                0.7429569665502104,
+            ],
+        ),
+        (  # Shorter than the closest references: a brevity penalty of e^(1 - 10/9).
+            [("one does not", "walk"), ("y u", "answer")],
+            [REFS_A, REFS_B],
+            [
+                0.8948393168143697,
+                0.8284602255734815,
+                0.6263005476615026,
+                0.5202870834435168,
+            ],
+        ),
+    ],
+)
+def test_bleu_agrees_with_the_hand_written_version(hypotheses, references, expected):
+    # The expected values are what the hand-written corpus_bleu this module had
+    # before sacrebleu (git 855f5c1, dank/metrics/text.py) gave on these corpora.
+    got = corpus_bleu([caption_sequence(t, b) for t, b in hypotheses], references)
+    assert list(got.values()) == pytest.approx(expected, rel=1e-12)
+    assert list(got) == ["bleu1", "bleu2", "bleu3", "bleu4"]
+
+
 def test_bleu_rejects_bad_input():
     with pytest.raises(ValueError):
         corpus_bleu([["a"]], [])
     with pytest.raises(ValueError):
         corpus_bleu([["a"]], [[]])
+    assert corpus_bleu([], [], max_n=2) == {"bleu1": 0.0, "bleu2": 0.0}
 
 
 def test_distinct_n_by_hand():

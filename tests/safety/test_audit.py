@@ -9,8 +9,9 @@ import pytest
 
 from dank.apps.cli import main
 from dank.core.errors import DankError
+from dank.data import audit
 from dank.data.sources import CAPTION_HEADER
-from dank.safety import audit, plots
+from dank.safety import plots
 from dank.safety.groups import (
     GroupTerms,
     ValenceScorer,

@@ -6,9 +6,11 @@ continuation frames) to send CDP commands and read their answers; the
 """
 
 import base64
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -31,6 +33,9 @@ FLAGS = (
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
 )
+# Generous for a loaded 2-core CI machine: starting Chromium, and any page wait.
+STARTUP_S = 60
+WAIT_S = 120
 
 
 class WebSocket:
@@ -106,6 +111,8 @@ class Browser:
 
     def __init__(self, url, width, height, mobile=False):
         self.profile = tempfile.mkdtemp(prefix="dank-chromium-")
+        # Chromium's own messages, quoted when it fails to start.
+        self.log = open(Path(self.profile) / "chromium.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 CHROMIUM,
@@ -114,17 +121,21 @@ class Browser:
                 f"--window-size={width},{height}",
                 url,
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Its own process group: close() ends them all.
         )
         try:
             port = self._devtools_port()
-            pages = []
-            for _ in range(100):
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as r:
+            deadline = time.monotonic() + STARTUP_S
+            while True:
+                listing = f"http://127.0.0.1:{port}/json/list"
+                with urllib.request.urlopen(listing, timeout=STARTUP_S) as r:
                     pages = [p for p in json.load(r) if p["type"] == "page"]
                 if pages:
                     break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"chromium opened no page{self._log_tail()}")
                 time.sleep(0.1)
             self.ws = WebSocket(pages[0]["webSocketDebuggerUrl"])
         except BaseException:
@@ -139,16 +150,24 @@ class Browser:
             mobile=mobile,
         )
 
-    def _devtools_port(self, wait_s=30):
+    def _devtools_port(self):
         path = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if path.is_file() and path.read_text().strip():
                 return int(path.read_text().split()[0])
             if self.process.poll() is not None:
-                raise RuntimeError(f"chromium exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"chromium exited with {self.process.returncode}{self._log_tail()}"
+                )
             time.sleep(0.1)
-        raise TimeoutError("chromium did not open its DevTools port")
+        raise TimeoutError(f"chromium did not open its DevTools port{self._log_tail()}")
+
+    def _log_tail(self, lines=20):
+        """The last lines Chromium printed, to quote in an error."""
+        text = (Path(self.profile) / "chromium.log").read_text(errors="replace")
+        tail = text.strip().splitlines()[-lines:]
+        return ":\n" + "\n".join(tail) if tail else ""
 
     def send(self, method, **params):
         """Sends one CDP command and returns its result (events are skipped)."""
@@ -173,7 +192,7 @@ class Browser:
             raise RuntimeError(f"page error: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def wait_for(self, expression, timeout=60):
+    def wait_for(self, expression, timeout=WAIT_S):
         """Polls ``expression`` until it is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -216,4 +235,12 @@ class Browser:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        # Helpers that outlive the browser would write into the profile.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+        for _ in range(50):
+            shutil.rmtree(self.profile, ignore_errors=True)
+            if not os.path.exists(self.profile):
+                break
+            time.sleep(0.1)

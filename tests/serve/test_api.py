@@ -5,9 +5,9 @@ import socket
 from urllib.parse import quote
 
 import pytest
-from conftest import start_server
 from serve_helpers import picture
 
+from conftest import start_server
 from dank.apps.serve.app import Handler
 from dank.apps.serve.client import Client, multipart
 
@@ -296,3 +296,27 @@ def test_decoders_share_one_generator_and_its_models(engine):
     assert greedy.captioner is default.captioner
     again = engine.generator.cascade_for(decode_config_for("greedy", 1))
     assert again is greedy  # Built once, then reused.
+
+
+def test_serve_reads_the_decoding_presets():
+    """One decoding configuration: serve, its schema and generate agree."""
+    from dank.apps.cli import build_parser
+    from dank.apps.cli.cascade import decode_config
+    from dank.apps.serve.config import ServeConfig
+    from dank.apps.serve.engine import decode_config_for
+    from dank.apps.serve.openapi import openapi
+    from dank.decoding.config import DECODERS, DEFAULT_DECODER, PRESETS
+
+    # The default is generate's (it was the paper's diverse beam before #24).
+    assert ServeConfig().decoder == DEFAULT_DECODER
+    assert build_parser().parse_args(["serve"]).decoder == DEFAULT_DECODER
+    field = openapi(ServeConfig())["paths"]["/api/generate"]["post"]["requestBody"]
+    schema = field["content"]["application/json"]["schema"]["properties"]["decoder"]
+    assert schema["enum"] == list(DECODERS) and schema["default"] == DEFAULT_DECODER
+    assert f"temperature {PRESETS['nucleus'].temperature:g}" in schema["description"]
+    for decoder in DECODERS:  # What `dank generate --decoder D -n 6` decodes with.
+        n = 1 if decoder == "greedy" else 6
+        args = build_parser().parse_args(
+            ["generate", "--decoder", decoder, "-n", str(n)]
+        )
+        assert decode_config_for(decoder, 6) == decode_config(args)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from cdp import CHROMIUM, Browser
-from conftest import start_server
 from serve_helpers import picture
+
+from conftest import start_server
 
 pytestmark = [
     pytest.mark.browser,

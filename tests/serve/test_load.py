@@ -1,9 +1,9 @@
 """A small bounded load test: no errors, no leaked descriptors, bounded disk."""
 
 import pytest
-from conftest import start_server
 from serve_helpers import picture
 
+from conftest import start_server
 from dank.apps.serve.loadtest import process_usage, run_load
 
 REQUESTS, CLIENTS = 24, 4
@@ -37,7 +37,7 @@ def test_small_soak_gives_no_server_errors(engine):
     (the full soak, with its memory check, is a slow test in tests/faults)."""
     import time
 
-    from soak_serve import Soak, make_pictures
+    from tools.soak_serve import Soak, make_pictures
 
     server = start_server(engine)
     try:

@@ -1,8 +1,4 @@
-"""Helpers for the spider tests: fixture files and a crawl runner.
-
-``spiders/`` and ``tools/`` are on the import path through setup.cfg's pytest
-``pythonpath``.
-"""
+"""Helpers for the spider tests: fixture files and a crawl runner."""
 
 import json
 import os
@@ -36,11 +32,12 @@ def fixture_text(name):
 
 
 def crawl(spider, url, out, *args, settings=TEST_SETTINGS, check=True):
-    """Runs ``python -m dank.apps.scrape`` in a subprocess; gives (process, report)."""
+    """Runs ``python -m dank scrape`` in a subprocess; gives (process, report)."""
     command = [
         sys.executable,
         "-m",
-        "dank.apps.scrape",
+        "dank",
+        "scrape",
         spider,
         "--base-url",
         url,

@@ -1,22 +1,23 @@
 """Offline end-to-end crawls against the 127.0.0.1 mirror (``tools/mirror_site.py``).
 
-Each crawl runs ``python -m dank.apps.scrape`` in a subprocess (Twisted's reactor
+Each crawl runs ``python -m dank scrape`` in a subprocess (Twisted's reactor
 cannot restart in one process) and must recover exactly the captions, upvotes
 and templates the mirror's slice holds, minus what an injected fault takes away.
 """
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 import pytest
-from mirror_site import Faults, Mirror, load_slice
 from spider_helpers import crawl, read_captions
 
 from dank.apps.cli import Commands
 from dank.apps.cli import scrape as cli
 from dank.apps.scrape.crawl import is_loopback, run_crawl
 from dank.core.errors import DankError
+from tools.mirror_site import Faults, Mirror, load_slice
 
 SPIDERS = ("imgflip", "memegenerator")
 
@@ -183,10 +184,17 @@ def test_scrape_command_parses_and_refuses_unsafe_use(tmp_path):
 
 
 def test_scrape_command_error_exit(tmp_path):
-    from dank.apps.scrape.__main__ import main
+    from dank.apps.cli import main
 
-    assert main(["imgflip", "--out", str(tmp_path), "--base-url", "nope"]) == 2
+    args = ["scrape", "imgflip", "--out", str(tmp_path), "--base-url", "nope"]
+    assert main(args) == 2
     assert not (tmp_path / "crawl_report.json").exists()
+
+
+def test_crawl_without_scrapy_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "scrapy", None)  # As if not installed.
+    with pytest.raises(DankError, match=r"Scrapy is not installed.*\[spiders\]"):
+        run_crawl("imgflip", tmp_path, "http://127.0.0.1:1/")
 
 
 STARTER = Path(__file__).resolve().parents[2] / "data" / "starter"
@@ -204,9 +212,10 @@ def test_crawl_recovers_real_captions_exactly(tmp_path):
 
 
 def test_tfrecord_labels_fall_back_to_the_template_name(tiny_data, tmp_path):
+    from scrapy.utils.test import get_crawler
+
     from dank_spiders.spiders.memegenerator import MemegeneratorSpider
     from dank_spiders.tfrecords import TFRecordPipeline
-    from scrapy.utils.test import get_crawler
 
     settings = {"DANK_OUT": str(tmp_path), "DANK_TFRECORD_DATA": str(tiny_data)}
     pipe = TFRecordPipeline.from_crawler(get_crawler(MemegeneratorSpider, settings))

@@ -4,8 +4,8 @@ import gzip
 import urllib.request
 
 import pytest
-from mirror_site import Faults, Mirror, load_slice, slug_of
-from spider_helpers import ROOT  # noqa: F401  (puts tools/ on sys.path)
+
+from tools.mirror_site import Faults, Mirror, load_slice, slug_of
 
 
 @pytest.fixture

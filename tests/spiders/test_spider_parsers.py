@@ -1,6 +1,10 @@
 """Spider parsers on saved responses: the real imgflip excerpt, hand-written pages."""
 
 import pytest
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
+from spider_helpers import fixture_text
+
 from dank_spiders.items import CaptionItem, TemplateItem
 from dank_spiders.spiders.base import parse_count
 from dank_spiders.spiders.imgflip import (
@@ -11,9 +15,6 @@ from dank_spiders.spiders.imgflip import (
     templates_from_script,
 )
 from dank_spiders.spiders.memegenerator import MemegeneratorSpider, strip_name
-from scrapy.http import HtmlResponse
-from scrapy.utils.test import get_crawler
-from spider_helpers import fixture_text
 
 BASE = "https://imgflip.com"
 

@@ -6,22 +6,6 @@ import json
 import random
 
 import pytest
-from dank_spiders.images import TemplateImagesPipeline
-from dank_spiders.items import CaptionItem, TemplateItem
-from dank_spiders.middlewares import (
-    BackoffRetryMiddleware,
-    SiteBoundaryMiddleware,
-    on_site,
-)
-from dank_spiders.pipelines import (
-    CleanPipeline,
-    ExportPipeline,
-    export_tables,
-    read_log,
-)
-from dank_spiders.report import summarize
-from dank_spiders.spiders.imgflip import ImgflipSpider
-from dank_spiders.text import clean_boxes, clean_text
 from PIL import Image
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Request, Response
@@ -30,6 +14,18 @@ from scrapy.utils.test import get_crawler
 from spider_helpers import project_settings
 
 from dank.data.sources import CAPTION_HEADER
+from dank_spiders.crawl_dir import read_log
+from dank_spiders.images import TemplateImagesPipeline
+from dank_spiders.items import CaptionItem, TemplateItem
+from dank_spiders.middlewares import (
+    BackoffRetryMiddleware,
+    SiteBoundaryMiddleware,
+    on_site,
+)
+from dank_spiders.pipelines import CleanPipeline, ExportPipeline, export_tables
+from dank_spiders.report import summarize
+from dank_spiders.spiders.imgflip import ImgflipSpider
+from dank_spiders.text import clean_boxes, clean_text
 
 
 def caption(boxes, image_id="a", template_id="imgflip-X", score=1):

@@ -59,3 +59,28 @@ def test_pipelines(tiny_data, tiny_config):
     unknown = np.concatenate([u.numpy() for u in data.unknown_dataset(tiny_config)])
     assert unknown.shape == (tiny_config.val_unknown, 32, 32, 3)
     assert unknown.std() > 5  # Not a blank picture.
+
+
+def test_wild_effects_are_seeded_and_change_the_meme(monkeypatch):
+    template = tf.random.uniform((40, 40, 3), 0, 255, seed=1)
+    layer = caption_bank([{"top": "hello", "bottom": "world"}], 1, 40, seed=0)[0]
+    banks = augment.wild_banks(40)
+    assert banks["frame"].shape == (augment.WILD_BANK, 40, 40, 4)
+    assert banks["frame_boxes"].shape == (augment.WILD_BANK, 4)
+    # Watermarks are a few pixels at this size, and a crop may cut them off.
+    assert (banks["watermark"][..., 3] > 0).any()
+
+    def meme():
+        seed = tf.constant([5, 6])
+        return augment.meme_augment(template, layer, seed, 32, 0.5, (30, 95)).numpy()
+
+    for name in ("RESTYLE_PROB", "COVER_PROB", "WATERMARK_PROB", "FRAME_PROB"):
+        monkeypatch.setattr(augment, name, 0.0)
+    monkeypatch.setattr(augment, "LOW_JPEG_PROB", 0.0)
+    plain = meme()
+    for name in ("COVER_PROB", "FRAME_PROB", "LOW_JPEG_PROB"):
+        monkeypatch.setattr(augment, name, 1.0)
+        changed = meme()
+        assert np.abs(changed - plain).mean() > 0.5, name
+        np.testing.assert_array_equal(changed, meme())  # Still seeded.
+        monkeypatch.setattr(augment, name, 0.0)

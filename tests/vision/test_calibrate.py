@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dank.models.vision.calibrate import choose_threshold, is_known
+from dank.models.vision.calibrate import choose_threshold, error_rates, is_known
 
 
 def test_threshold_separates_known_from_unknown():
@@ -31,3 +31,24 @@ def test_without_unknowns_keeps_almost_all_known():
 def test_needs_known_examples():
     with pytest.raises(ValueError):
         choose_threshold([], [0.1])
+
+
+def test_rates_are_reported_on_the_held_out_half():
+    # The threshold is chosen on the even examples; the odd ones are reported.
+    known = [0.9, 0.55, 0.9, 0.55]
+    unknown = [0.1, 0.2, 0.1, 0.2]
+    cal = choose_threshold(known, unknown)
+    assert cal["threshold"] == 0.9
+    assert cal["known_recall"] == 0.0 and cal["unknown_rejection"] == 1.0
+    assert cal["reported_on"] == "held-out half"
+
+
+def test_error_rates():
+    rates = error_rates(0.5, [0.9, 0.4, 0.6, 0.2], [0.1, 0.7])
+    assert rates == {
+        "false_reject": 0.5,
+        "false_accept": 0.5,
+        "n_known": 4,
+        "n_unknown": 2,
+    }
+    assert error_rates(0.5, [0.9], [])["false_accept"] is None

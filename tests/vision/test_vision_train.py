@@ -12,8 +12,9 @@ from PIL import Image
 
 from dank.apps.cli import main
 from dank.core import constants
+from dank.models.run import Run
 from dank.models.vision.evaluate import evaluate_templates
-from dank.models.vision.predict import classify_files, load_classifier
+from dank.models.vision.predict import classify_files
 
 
 def test_killed_run_resumes_where_it_stopped(vision_run, tiny_config):
@@ -50,8 +51,9 @@ def test_reload_gives_identical_predictions(vision_run):
     images = [
         rng.integers(0, 256, (50 + 7 * i, 40, 3), dtype=np.uint8) for i in range(3)
     ]
-    a = load_classifier(run)
-    b = load_classifier(run)
+    a = Run.open(run).classifier
+    b = Run.open(run).classifier  # Loaded again, not shared.
+    assert a is not b
     probs_a, emb_a = a.predict(images)
     probs_b, emb_b = b.predict(images)
     assert probs_a.shape == (3, 6) and emb_a.shape == (3, 2048)
@@ -109,20 +111,20 @@ def test_classify_json_lines_and_bad_files(vision_run, images, capsys):
 
 def test_known_follows_calibration(vision_run, images):
     run = vision_run[0]
-    classifier = load_classifier(run)
+    classifier = Run.open(run).classifier
     classifier.threshold = 1.1  # Nothing reaches it.
-    result = next(classify_files([images[0][0]], run, classifier=classifier))
+    result = next(classify_files([images[0][0]], classifier))
     assert result["known"] is False
     classifier.threshold = 0.0
-    result = next(classify_files([images[0][0]], run, classifier=classifier))
+    result = next(classify_files([images[0][0]], classifier))
     assert result["known"] is True
 
 
 def test_evaluate_templates(vision_run, images, tmp_path):
     run = vision_run[0]
-    classifier = load_classifier(run)
+    classifier = Run.open(run).classifier
     good, corrupt, _ = images
-    top = next(classify_files(good[:1], run, classifier=classifier))["templates"][0]
+    top = next(classify_files(good[:1], classifier))["templates"][0]
     alias = top["aliases"][0] if top["aliases"] else top["id"]
     rows = [
         {
@@ -135,17 +137,25 @@ def test_evaluate_templates(vision_run, images, tmp_path):
             "template_id": "nobody-else",
             "equivalent_template_ids": "",
         },
-        {"file": corrupt.name, "template_id": "nobody", "equivalent_template_ids": ""},
+        {
+            "file": corrupt.name,
+            "template_id": "nobody",
+            "equivalent_template_ids": alias,
+        },
     ]
     labels = tmp_path / "labels.csv"
     with labels.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = evaluate_templates(run, labels, good[0].parent, classifier=classifier)
-    assert result["n"] == 2 and len(result["errors"]) == 1
-    assert result["top1"] == 0.5 and result["top5"] == 0.5  # Alias match counts.
-    assert result["per_template"]["nobody"] == {"n": 1, "top1": 1.0, "top5": 1.0}
+    result = evaluate_templates(classifier, labels, good[0].parent)
+    # Every row stays in the denominator: the unknown template and the picture
+    # that does not decode count as wrong (issue 26); the alias match counts.
+    assert result["n"] == 3 and result["scored"] == 1 and len(result["errors"]) == 1
+    assert result["bad_rows"]["unknown_template"]["count"] == 1
+    assert result["bad_rows"]["unreadable_image"]["count"] == 1
+    assert result["top1"] == 1 / 3 and result["top1_scored"] == 1.0
+    assert result["per_template"]["nobody"] == {"n": 2, "top1": 0.5, "top5": 0.5}
 
 
 @pytest.mark.slow  # A fresh process and a second ResNet50 trace: ~1-4 min here.

@@ -54,7 +54,10 @@ class Commands:
                 name, help=GROUPS[name], description=GROUPS[name]
             )
             self._groups[name] = parser.add_subparsers(
-                dest=f"{name}_command", metavar="COMMAND", required=True
+                dest=f"{name}_command",
+                metavar="COMMAND",
+                required=True,
+                help="the command to run",
             )
         return self._groups[name]
 
@@ -67,7 +70,9 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"dank {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    root = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    root = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, help="the command to run"
+    )
     commands = Commands(root)
     for name in COMMAND_MODULES:
         try:

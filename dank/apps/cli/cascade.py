@@ -1,19 +1,13 @@
 """``dank generate``: pictures in, drawn memes and JSON lines out."""
 
-import hashlib
 import json
-import os
-import re
 import sys
 from pathlib import Path
 
 from dank.core import constants
 from dank.core.errors import DankError
+from dank.decoding.config import DECODERS, DEFAULT_DECODER, PRESETS
 
-# The first is the default: guarded nucleus sampling, whose captions a strong
-# classifier can hardly tell from people's (docs/quality.md); "diverse" is the
-# paper's sampled beam.
-DECODERS = ("nucleus", "diverse", "beam", "greedy", "sample")
 N_SAMPLES = 6  # Memes drawn by ``--samples`` at the end of ``make train``.
 
 
@@ -45,17 +39,21 @@ def register(commands):
     p.add_argument(
         "--decoder",
         choices=DECODERS,
-        default=DECODERS[0],
+        default=DEFAULT_DECODER,
         help="nucleus = guarded nucleus sampling, writes most like people "
         "(default); diverse = the paper's sampled beam (docs/quality.md)",
     )
-    p.add_argument("--beam", type=int, help="beam size (paper: 5)")
+    paper = PRESETS["paper"]
+    p.add_argument("--beam", type=int, help=f"beam size (paper: {paper.beam_size})")
     p.add_argument(
         "--temperature",
         type=float,
-        help="default: the decoder's preset (nucleus 1.05, paper 1.3)",
+        help="default: the decoder's preset (nucleus "
+        f"{PRESETS['nucleus'].temperature:g}, paper {paper.temperature:g})",
     )
-    p.add_argument("--max-len", type=int, help="tokens per caption (paper: 25)")
+    p.add_argument(
+        "--max-len", type=int, help=f"tokens per caption (paper: {paper.max_len})"
+    )
     p.add_argument(
         "--mix-top-k",
         type=int,
@@ -94,7 +92,7 @@ def register(commands):
 
 def decode_config(args):
     """The ``DecodeConfig`` for the command's flags (bad values raise DankError)."""
-    from dank.decoding.config import config_for
+    from dank.decoding.config import DecodeConfig
 
     if args.n < 1:
         raise DankError(f"-n must be at least 1, got {args.n}")
@@ -106,49 +104,15 @@ def decode_config(args):
             "or --decoder diverse/beam/sample"
         )
     try:
-        return config_for(
+        return DecodeConfig.from_options(
             args.decoder,
+            wanted,
             max_len=args.max_len,
             beam_size=args.beam,
             temperature=args.temperature,
-        ).returning(wanted)
+        )
     except ValueError as e:
         raise DankError(str(e)) from e
-
-
-def output_stems(names, hashed=True):
-    """File-name stems for the memes of each input: unique, stable and short.
-
-    The input's stem (cut to 60 characters, so ``-k.png`` and a temporary's
-    affixes still fit NAME_MAX) keeps a meme recognisable; 8 hex digits of a
-    hash of its absolute path (unless ``hashed`` is false, for template ids)
-    tell ``a/cat.jpg`` from ``b/cat.png``. The same input named twice gets
-    ``-2``, ``-3``... in the order given.
-    """
-    stems, seen = [], {}
-    for name in names:
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-")[:60]
-        stem = slug or "meme"
-        if hashed:
-            where = "<stdin>" if name == "-" else os.path.abspath(name)
-            stem += "-" + hashlib.sha1(os.fsencode(where)).hexdigest()[:8]
-        seen[stem] = seen.get(stem, 0) + 1
-        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
-    return stems
-
-
-def template_image(run_dir, template):
-    """The template's own picture from the data build the run was trained on."""
-    from dank.core.images import open_image
-    from dank.core.run import read_run_info
-
-    data = Path(read_run_info(run_dir).get("data", ""))
-    path = data / "templates" / template.image
-    if not path.is_file():
-        raise DankError(
-            f"template image {path} not found; rebuild the data with `make data`"
-        )
-    return open_image(path)
 
 
 def generate(args, out=None):
@@ -159,7 +123,8 @@ def generate(args, out=None):
     """
     from dank.cascade.generator import MemeGenerator
     from dank.cascade.inputs import InputImage, load_inputs
-    from dank.core.images import downscale, to_jpeg
+    from dank.cascade.outputs import output_stems
+    from dank.core.images import template_picture
     from dank.render.meme import draw_meme, save_png
 
     out = out or sys.stdout
@@ -175,7 +140,7 @@ def generate(args, out=None):
     out_dir = Path(args.out)
     template = generator.catalogue.find(args.template) if args.template else None
     if args.samples:
-        out_dir = Path(args.run) / constants.SAMPLES_DIR
+        out_dir = generator.run.layout.samples_dir
         picks = [
             generator.catalogue[i]
             for i in range(min(N_SAMPLES, len(generator.catalogue)))
@@ -187,21 +152,19 @@ def generate(args, out=None):
         picks = [template]
     else:
         raise DankError("name at least one IMAGE (or - for stdin), or a --template")
-    # On a template's own picture, its text-box layout (memegen's) is used.
-    layouts = {t.id: t.boxes for t in picks}
-    if picks:
+    if picks:  # A template's own picture carries its text boxes (memegen's).
+        run, side = generator.run, generator.image_size
         items = [
-            InputImage(t.id, downscale(template_image(args.run, t), 1024))
+            InputImage(
+                t.id, template_picture(run.template_image_path(t), t, model_side=side)
+            )
             for t in picks
         ]
-    for item in items:
-        if item.image is not None and not item.encoded:
-            item.encoded = to_jpeg(downscale(item.image, generator.image_size * 4), 95)
     failed = 0
     good = [item for item in items if item.error is None]
     results = iter(
         generator.for_images(
-            [(i.shown, i.encoded) for i in good],
+            [(i.shown, i.picture.encoded) for i in good],
             n=args.n,
             seed=args.seed,
             template=template.id if template else None,
@@ -218,9 +181,8 @@ def generate(args, out=None):
             print(json.dumps({"image": item.shown, "error": item.error}), file=out)
             continue
         for k, meme in enumerate(memes):
-            drawn = draw_meme(
-                item.image, meme.top, meme.bottom, boxes=layouts.get(item.name)
-            )
+            picture = item.picture
+            drawn = draw_meme(picture.image, meme.top, meme.bottom, boxes=picture.boxes)
             path = out_dir / f"{stems[i]}-{k + 1}.png"
             try:
                 save_png(drawn, path)

@@ -54,7 +54,12 @@ def register(commands):
         "(caption training then uses the weights)",
     )
     build.set_defaults(func=_build)
-    info = group.add_parser("info", help="summarise a data build")
+    info = group.add_parser(
+        "info",
+        help="summarise a data build",
+        description="Print a data build's summary (counts, captions per split), "
+        "its template and vocabulary sizes, and its first 10 templates.",
+    )
     info.add_argument("dir", help="a data build folder")
     info.add_argument("--templates", action="store_true", help="list every template")
     info.set_defaults(func=_info)

@@ -17,7 +17,10 @@ def register(commands):
         "beside the paper, experiments/results/paper.md.",
     )
     sub = parser.add_subparsers(
-        dest="experiment_command", metavar="COMMAND", required=True
+        dest="experiment_command",
+        metavar="COMMAND",
+        required=True,
+        help="the command to run",
     )
 
     def add(name, help, func):
@@ -69,8 +72,8 @@ def _status(experiment, results_dir):
 
     if result_path(experiment, results_dir).is_file():
         return "evaluated"
-    model = experiment.model_dir() / "model.keras"
-    return "trained, not evaluated" if model.is_file() else "not run"
+    trained = experiment.model_file().is_file()
+    return "trained, not evaluated" if trained else "not run"
 
 
 def _list(args):

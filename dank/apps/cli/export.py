@@ -2,9 +2,16 @@
 
 from dank.core import constants
 from dank.core.errors import DankError
+from dank.decoding.config import DECODERS, PRESETS
 
 FORMATS = ("savedmodel", "onnx")
-DECODERS = ("diverse", "beam", "greedy", "sample")
+# The export's default is the paper's diversity beam, PRESETS["paper"]; another
+# decoder keeps its settings, except nucleus, which takes its own preset.
+PAPER = PRESETS["paper"]
+# The ONNX runner (ort_runner.py) decodes with numpy copies of dank.decoding's
+# loops; nucleus sampling's guards (min_len, no_repeat_ngram) are not ported
+# there, so only the SavedModel, which runs dank.decoding itself, offers it.
+ONNX_DECODERS = tuple(d for d in DECODERS if d != "nucleus")
 
 
 def register(commands):
@@ -26,15 +33,17 @@ def register(commands):
     p.add_argument(
         "--decoder",
         choices=DECODERS,
-        default="diverse",
+        default=PAPER.method,
         help="decoder of the caption/generate endpoints (diverse = the paper's, "
         "the default); the SavedModel also has caption_greedy/_beam/_diverse/"
-        "_sample, and the ONNX runner takes any decoder at run time",
+        "_sample, and the ONNX runner takes any of "
+        f"{'/'.join(ONNX_DECODERS)} at run time (not nucleus: its guards are "
+        "not ported to the runner's numpy decoders)",
     )
-    p.add_argument("--beam", type=int, default=5, help="beam size (paper: 5)")
-    p.add_argument("--temperature", type=float, default=1.3, help="paper: 1.3")
+    p.add_argument("--beam", type=int, help=f"beam size (paper: {PAPER.beam_size})")
+    p.add_argument("--temperature", type=float, help=f"paper: {PAPER.temperature:g}")
     p.add_argument(
-        "--max-len", type=int, default=25, help="tokens per caption (paper: 25)"
+        "--max-len", type=int, help=f"tokens per caption (paper: {PAPER.max_len})"
     )
     p.add_argument(
         "-n", type=int, default=1, help="captions returned per input (default 1)"
@@ -50,15 +59,24 @@ def register(commands):
 
 def decode_config(args):
     """The ``DecodeConfig`` for the command's flags."""
-    from dank.decoding.config import DecodeConfig
+    import dataclasses
 
+    if args.format == "onnx" and args.decoder not in ONNX_DECODERS:
+        raise DankError(
+            f"--decoder {args.decoder} cannot be exported to ONNX: the runner's "
+            "numpy decoders do not have its guards; use --format savedmodel or "
+            f"one of {', '.join(ONNX_DECODERS)}"
+        )
+    base = PRESETS[args.decoder] if args.decoder == "nucleus" else PAPER
+    given = dict(
+        beam_size=args.beam, temperature=args.temperature, max_len=args.max_len
+    )
     try:
-        return DecodeConfig(
+        return dataclasses.replace(
+            base,
             method=args.decoder,
-            beam_size=args.beam,
-            temperature=args.temperature,
-            max_len=args.max_len,
             num_return=args.n,
+            **{k: v for k, v in given.items() if v is not None},
         )
     except ValueError as e:
         raise DankError(str(e)) from e
@@ -71,14 +89,14 @@ def _export(args):
     # Check the run before TensorFlow is imported, so a bad --run fails fast.
     from dank.apps.export.source import check_run
 
-    check_run(args.run)
+    run = check_run(args.run)
     if args.format == "savedmodel":
         from dank.apps.export.savedmodel import export_savedmodel
 
-        out = export_savedmodel(args.run, args.out, config, args.mix_top_k)
+        out = export_savedmodel(run, args.out, config, args.mix_top_k)
     else:
         from dank.apps.export.onnx import export_onnx
 
-        out = export_onnx(args.run, args.out, config, args.mix_top_k)
+        out = export_onnx(run, args.out, config, args.mix_top_k)
     print(f"exported {args.run} as {args.format} to {out}")
     return 0

@@ -16,7 +16,13 @@ def register(commands):
     )
     train.add_argument("--data", default="data/build/starter", help="a data build")
     train.add_argument("--run", default="runs/default", help="the run directory")
-    train.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    train.add_argument(
+        "--preset",
+        default="cpu",
+        choices=sorted(PRESETS),
+        help="model size and schedule: tiny (tests), cpu or paper "
+        "(default %(default)s)",
+    )
     train.add_argument(
         "--target",
         choices=TARGETS,
@@ -80,8 +86,10 @@ def _train(args):
 
 def _evaluate(args):
     from dank.models.humor.evaluate import evaluate_ratings
+    from dank.models.run import Run
 
-    result = evaluate_ratings(args.run, args.ratings, args.caption_run)
+    caption_run = Run.open(args.caption_run) if args.caption_run else None
+    result = evaluate_ratings(Run.open(args.run), args.ratings, caption_run)
     for name, entry in result.items():
         if isinstance(entry, dict):
             lo, hi = entry["ci95"]

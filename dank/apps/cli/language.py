@@ -6,8 +6,8 @@ DEFAULT_DATA = "data/build/starter"
 
 
 def register(commands):
-    from dank.apps.cli.cascade import DECODERS
     from dank.core.distribute import add_flags as add_scaling_flags
+    from dank.decoding.config import DECODERS
     from dank.models.language.config import PRESETS, VARIANTS
 
     p = commands.group("train").add_parser(
@@ -15,7 +15,13 @@ def register(commands):
         help="train the caption model",
         description="Train the caption LSTM of a run (resumes a killed run).",
     )
-    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="cpu",
+        help="model size and schedule: tiny (tests), cpu, full or paper "
+        "(default %(default)s)",
+    )
     p.add_argument(
         "--variant",
         choices=VARIANTS,
@@ -61,7 +67,12 @@ def register(commands):
         "(default: the test split of the run's data build)",
     )
     p.add_argument("--data", help="data build (default: the one the run used)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=256,
+        help="captions scored per batch (default %(default)s)",
+    )
     p.add_argument(
         "--decoder",
         choices=DECODERS,

@@ -108,7 +108,7 @@ def open_session(args, memes=None):
     owned = memes is None
     memes = RunMemes(args.run) if owned else memes
     try:
-        captions = real_captions(args.run, memes.catalogue, args.real_csv)
+        captions = real_captions(memes.run, args.real_csv)
         items = choose_items(
             captions,
             memes.catalogue,

@@ -4,9 +4,9 @@ import ipaddress
 import logging
 import signal
 
-from dank.apps.cli.cascade import DECODERS
 from dank.core import constants
 from dank.core.errors import DankError
+from dank.decoding.config import DECODERS, DEFAULT_DECODER
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def register(commands):
     p.add_argument(
         "--decoder",
         choices=DECODERS,
-        default="diverse",
+        default=DEFAULT_DECODER,
         help="decoder when a request names none (default: %(default)s)",
     )
     p.add_argument(

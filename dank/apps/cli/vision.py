@@ -19,7 +19,13 @@ def register(commands):
         description="Train the ResNet50 template classifier on meme-like augmented "
         "template images, calibrate the unknown threshold, save into RUN/vision.",
     )
-    train.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    train.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="cpu",
+        help="size of the training run: tiny (tests), cpu, full or paper "
+        "(default %(default)s)",
+    )
     train.add_argument(
         "--data", default=DEFAULT_DATA, help="data build (default %(default)s)"
     )
@@ -55,9 +61,19 @@ def register(commands):
         description="Prints one JSON line per image: its most likely templates and "
         "whether it is a known template at all.",
     )
-    classify.add_argument("images", nargs="+", metavar="IMAGE")
-    classify.add_argument("--run", default=constants.DEFAULT_RUN)
-    classify.add_argument("--top-k", type=int, default=5)
+    classify.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    classify.add_argument(
+        "--run", default=constants.DEFAULT_RUN, help="run dir (default %(default)s)"
+    )
+    classify.add_argument(
+        "--top-k", type=int, default=5, help="templates listed per image (default 5)"
+    )
+    classify.add_argument(
+        "--second-look",
+        action="store_true",
+        help="re-rank the top 5 by matching template pictures at a higher "
+        "resolution (slower; off by default)",
+    )
     classify.set_defaults(func=_classify)
 
     evaluate = commands.group("evaluate").add_parser(
@@ -66,9 +82,21 @@ def register(commands):
         description="FILE has columns file, template_id and optional "
         "equivalent_template_ids (;-separated). Prints JSON.",
     )
-    evaluate.add_argument("--run", default=constants.DEFAULT_RUN)
-    evaluate.add_argument("--csv", required=True, metavar="FILE")
-    evaluate.add_argument("--images", required=True, metavar="DIR")
+    evaluate.add_argument(
+        "--run", default=constants.DEFAULT_RUN, help="run dir (default %(default)s)"
+    )
+    evaluate.add_argument(
+        "--csv", required=True, metavar="FILE", help="the labels (columns above)"
+    )
+    evaluate.add_argument(
+        "--images", required=True, metavar="DIR", help="folder of the files FILE names"
+    )
+    evaluate.add_argument(
+        "--second-look",
+        action="store_true",
+        help="re-rank the top 5 by matching template pictures at a higher "
+        "resolution (slower; off by default)",
+    )
     evaluate.set_defaults(func=_evaluate)
 
 
@@ -106,12 +134,19 @@ def _train(args):
 
 def _classify(args):
     from dank.core.errors import DankError
+    from dank.models.run import Run
     from dank.models.vision.predict import classify_files
 
     if args.top_k < 1:
         raise DankError(f"--top-k must be at least 1, got {args.top_k}")
     failed = 0
-    for result in classify_files(args.images, args.run, top_k=args.top_k):
+    run = Run.open(args.run)
+    for result in classify_files(
+        args.images,
+        run.classifier,
+        top_k=args.top_k,
+        second_look=_second_look(run, args),
+    ):
         failed += "error" in result
         print(json.dumps(result, ensure_ascii=False), flush=True)
     if failed:
@@ -123,7 +158,20 @@ def _classify(args):
 
 
 def _evaluate(args):
+    from dank.models.run import Run
     from dank.models.vision.evaluate import evaluate_templates
 
-    print(json.dumps(evaluate_templates(args.run, args.csv, args.images), indent=2))
+    run = Run.open(args.run)
+    scores = evaluate_templates(
+        run.classifier, args.csv, args.images, _second_look(run, args)
+    )
+    print(json.dumps(scores, indent=2))
     return 0
+
+
+def _second_look(run, args):
+    if not args.second_look:
+        return None
+    from dank.models.vision.rerank import SecondLook
+
+    return SecondLook(run.template_image)

@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from dank import DISTRIBUTION
 from dank.apps.doctor import resources
 from dank.apps.doctor.report import fail, ok, skip, warn
 from dank.core.machine import cpu_flags, read_cpuinfo
@@ -43,11 +44,12 @@ def installed_version(name):
 def pinned_requirements():
     """``{name: version}`` of dank's ``==`` pins (extras excluded).
 
-    Read from the installed ``dank`` distribution; from ``setup.cfg`` beside the
-    package when dank runs from a checkout that was never installed.
+    Read from the installed distribution (``dank.DISTRIBUTION``); from
+    ``setup.cfg`` beside the package when dank runs from a checkout that was never
+    installed.
     """
     try:
-        lines = importlib.metadata.requires("dank") or []
+        lines = importlib.metadata.requires(DISTRIBUTION) or []
     except importlib.metadata.PackageNotFoundError:
         lines = []
     if not lines:
@@ -74,7 +76,7 @@ def pinned_requirements():
 def python_requirement():
     """The minimum Python as ``(major, minor)`` (setup.cfg: python_requires)."""
     try:
-        spec = importlib.metadata.metadata("dank").get("Requires-Python") or ""
+        spec = importlib.metadata.metadata(DISTRIBUTION).get("Requires-Python") or ""
     except importlib.metadata.PackageNotFoundError:
         spec = ""
     m = re.search(r">=\s*(\d+)\.(\d+)", spec)

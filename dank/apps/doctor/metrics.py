@@ -1,22 +1,12 @@
-"""Reading what training recorded in a run: ``metrics.json`` of each component.
+"""Reading what training recorded in a run (``Run.metrics``): perplexities and
+baselines.
 
 Shared by the run checks and ``dank summary`` so both quote the same numbers.
 """
 
-from pathlib import Path
-
-from dank.core import constants
-from dank.core.io import read_json
-
 # Preferred baselines to compare the caption model with, best first
 # (``dank.models.ngram.BASELINES`` names).
 BASELINE_NAMES = ("kn_trigram_template", "kn_trigram", "trigram")
-
-
-def component_metrics(run_dir, component):
-    """The component's ``metrics.json`` as a dict, or None when absent."""
-    path = Path(run_dir) / component / constants.METRICS_FILE
-    return read_json(path, f"{component} metrics") if path.is_file() else None
 
 
 def split_perplexity(metrics, split):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dank import __version__
 from dank.apps.doctor import symptoms
-from dank.apps.doctor.metrics import baseline_perplexity, component_metrics
+from dank.apps.doctor.metrics import baseline_perplexity
 from dank.apps.doctor.report import fail, guarded, ok, skip, warn
 from dank.core import constants
 from dank.core.errors import DankError
@@ -45,6 +45,9 @@ def model_keras_version(path):
 def check_run_versions(run_dir, info):
     import keras
 
+    from dank.models.run import Run
+
+    layout = Run.open(run_dir).layout
     checks = []
     made = info.get("dank_version")
     if made != __version__:
@@ -83,7 +86,7 @@ def check_run_versions(run_dir, info):
     elif recorded:
         checks.append(ok("package versions", "same as when trained"))
     for component in (constants.VISION_DIR, constants.LANGUAGE_DIR):
-        path = Path(run_dir) / component / constants.MODEL_FILE
+        path = layout.model_file(component)
         if not path.is_file():
             continue
         saved = model_keras_version(path)
@@ -113,9 +116,15 @@ def check_run_versions(run_dir, info):
 
 def check_run_data(run_dir, info, data_dir):
     """The data build the run came from exists and has the run's catalogue."""
-    data_dir = Path(data_dir or info.get("data") or "")
+    from dank.core.run import build_difference
+    from dank.models.run import Run
+
+    run = Run.open(run_dir)
     name = "run's data build"
-    if not (data_dir / constants.CATALOGUE_FILE).is_file():
+    try:
+        data_dir = run.data_build(data_dir)
+    except DankError:
+        data_dir = Path(data_dir or run.data_dir or "")
         return warn(
             name,
             f"{data_dir} not found; checks that need its images and "
@@ -123,27 +132,28 @@ def check_run_data(run_dir, info, data_dir):
             "the data build was moved or deleted",
             "`make data`, or pass `--data DIR` of the build the run was trained on",
         )
-    for file in (constants.CATALOGUE_FILE, constants.VOCAB_FILE):
-        if (Path(run_dir) / file).read_bytes() != (data_dir / file).read_bytes():
-            return fail(
-                name,
-                f"{run_dir}/{file} differs from {data_dir}/{file}",
-                "the run was trained on another data build (wrong run or wrong "
-                "--data), or the data was rebuilt since",
-                f"pass `--data` of the run's own build, or retrain: "
-                f"`make train RUN={run_dir}`",
-            )
+    file = build_difference(run.path, data_dir)
+    if file is not None:
+        return fail(
+            name,
+            f"{run_dir}/{file} differs from {data_dir}/{file}",
+            "the run was trained on another data build (wrong run or wrong "
+            "--data), or the data was rebuilt since",
+            f"pass `--data` of the run's own build, or retrain: "
+            f"`make train RUN={run_dir}`",
+        )
     return ok(name, f"{data_dir} matches the run's catalogue and vocabulary")
 
 
 def check_vision(run_dir, data_dir, info):
     from dank.data.pipeline import image_dataset
-    from dank.models.vision.predict import load_classifier
+    from dank.models.run import Run
 
+    run = Run.open(run_dir)
     fix = _train_cmd(constants.VISION_DIR, run_dir, info)
     checks = []
-    metrics = component_metrics(run_dir, constants.VISION_DIR)
-    classifier = load_classifier(run_dir)
+    metrics = run.metrics(constants.VISION_DIR)
+    classifier = run.classifier
     n = len(classifier.catalogue)
     if metrics and "val_top1" in metrics:
         top1 = float(metrics["val_top1"])
@@ -214,13 +224,14 @@ def check_vision(run_dir, data_dir, info):
 
 def check_language(run_dir, data_dir, info):
     from dank.data.pipeline import load_captions
-    from dank.models.language.load import load_caption_run
     from dank.models.language.perplexity import evaluate_captions
+    from dank.models.run import Run
 
+    run = Run.open(run_dir)
     fix = _train_cmd(constants.LANGUAGE_DIR, run_dir, info)
-    metrics = component_metrics(run_dir, constants.LANGUAGE_DIR) or {}
+    metrics = run.metrics(constants.LANGUAGE_DIR) or {}
     recorded = (metrics.get("val") or {}).get("perplexity")
-    model, vocab, _ = load_caption_run(run_dir)
+    model, vocab = run.captioner(), run.vocab
     if data_dir is None:
         if recorded is None:
             return fail(
@@ -369,10 +380,10 @@ def check_generation(run_dir, data_dir, info):
 
 def run_checks(run_dir, data_dir=None):
     """Every run check, in reading order; ``data_dir`` None means run.json's."""
-    from dank.core.run import read_run_info
+    from dank.models.run import Run
 
     try:
-        info = read_run_info(run_dir)
+        run = Run.open(run_dir)
     except DankError as e:
         return [
             fail(
@@ -382,23 +393,21 @@ def run_checks(run_dir, data_dir=None):
                 f"train one: `make train RUN={run_dir}`",
             )
         ]
+    info = run.info
     parts = sorted(info.get("components", {}))
     checks = [ok("run", f"{run_dir} loads ({', '.join(parts) or 'no components'})")]
-    checks += guarded("versions", check_run_versions, run_dir, info)
-    data_check = guarded("run's data build", check_run_data, run_dir, info, data_dir)
+    checks += guarded("versions", check_run_versions, run, info)
+    data_check = guarded("run's data build", check_run_data, run, info, data_dir)
     checks += data_check
     usable = data_check[0].status == "ok"
-    data = Path(data_dir or info.get("data")) if usable else None
-    have = {
-        c: (Path(run_dir) / c / constants.MODEL_FILE).is_file()
-        for c in (constants.VISION_DIR, constants.LANGUAGE_DIR)
-    }
+    data = run.data_build(data_dir) if usable else None
+    have = {c: run.has(c) for c in (constants.VISION_DIR, constants.LANGUAGE_DIR)}
     for component, check in (
         (constants.VISION_DIR, check_vision),
         (constants.LANGUAGE_DIR, check_language),
     ):
         if have[component]:
-            checks += guarded(f"{component} model", check, run_dir, data, info)
+            checks += guarded(f"{component} model", check, run, data, info)
         else:
             checks.append(
                 fail(
@@ -409,7 +418,7 @@ def run_checks(run_dir, data_dir=None):
                 )
             )
     if all(have.values()):
-        checks += guarded("generation", check_generation, run_dir, data, info)
+        checks += guarded("generation", check_generation, run, data, info)
     else:
         checks.append(skip("generation", "needs both models"))
     return checks

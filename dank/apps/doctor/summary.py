@@ -8,11 +8,7 @@ are, and the next commands to try.
 import shlex
 from pathlib import Path
 
-from dank.apps.doctor.metrics import (
-    baseline_perplexity,
-    component_metrics,
-    split_perplexity,
-)
+from dank.apps.doctor.metrics import baseline_perplexity, split_perplexity
 from dank.core import constants
 
 # The commands suggested at the end, formatted with the run directory.
@@ -27,19 +23,19 @@ NEXT_COMMANDS = (
 
 def summarize_run(run_dir):
     """The summary as a JSON-able dict (``DankError`` when not a run)."""
-    from dank.core.run import read_run_info
+    from dank.models.run import Run
 
-    run_dir = Path(run_dir)
-    info = read_run_info(run_dir)
-    vision = component_metrics(run_dir, constants.VISION_DIR)
-    language = component_metrics(run_dir, constants.LANGUAGE_DIR)
-    samples_dir = run_dir / constants.SAMPLES_DIR
+    run = Run.open(run_dir)
+    run_dir, info = run.path, run.info
+    vision = run.metrics(constants.VISION_DIR)
+    language = run.metrics(constants.LANGUAGE_DIR)
+    samples_dir = run.layout.samples_dir
     samples = sorted(str(p) for p in samples_dir.glob("*.png"))
     baseline = baseline_perplexity(language)
     # Quoted for the shell: template names and paths may hold spaces or quotes.
     quoted = {
         "run": shlex.quote(str(run_dir)),
-        "template": shlex.quote(_most_captioned(run_dir)),
+        "template": shlex.quote(_most_captioned(run)),
     }
     return {
         "run": str(run_dir.resolve()),
@@ -73,13 +69,12 @@ def summarize_run(run_dir):
     }
 
 
-def _most_captioned(run_dir):
+def _most_captioned(run):
     """The name of the run's template with the most captions (for examples)."""
     from dank.core.errors import DankError
-    from dank.data.catalogue import Catalogue
 
     try:
-        catalogue = Catalogue.load(Path(run_dir) / constants.CATALOGUE_FILE)
+        catalogue = run.catalogue
     except DankError:
         return "Success Kid"
     return max(catalogue, key=lambda t: t.n_captions).name if len(catalogue) else ""

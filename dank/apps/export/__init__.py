@@ -7,6 +7,7 @@
   (via that SavedModel and tf2onnx), with ``ort_runner.py`` copied beside them.
 * ``dank.apps.export.ort_runner``: numpy + onnxruntime only; runs the exported ONNX
   files and the decoding loops, so it ships without TensorFlow.
+* ``dank.apps.export.card``: the ``MODEL_CARD.md`` written beside either export.
 
 This package imports nothing heavy, so ``ort_runner`` stays TensorFlow-free.
 """

@@ -11,6 +11,7 @@ The folder written holds::
     ort_runner.py       numpy + onnxruntime runner (copy of dank.apps.export.ort_runner)
     safety_filter.py, safety_resample.py, lexicon.txt
                         the runner's safety filter (copies from dank/safety/)
+    MODEL_CARD.md       data, intended use, biases, metrics (dank.apps.export.card)
 
 Workarounds, each with its reason:
 
@@ -135,7 +136,7 @@ def export_onnx(run_dir, out_dir, decode_config=None, mix_top_k=1, opset=OPSET):
     """Exports ``run_dir`` as an ONNX folder at ``out_dir``, atomically.
 
     Args:
-        run_dir: a finished run (both models trained).
+        run_dir: a finished run (both models trained): a path or a ``Run``.
         out_dir: the folder to write (replaced if it exists).
         decode_config: default decoder settings recorded for the runner
             (default: the paper's diverse beam).
@@ -145,6 +146,7 @@ def export_onnx(run_dir, out_dir, decode_config=None, mix_top_k=1, opset=OPSET):
     Raises:
         DankError: the run is missing a model or another file (all are named).
     """
+    from dank.apps.export.card import write_model_card
     from dank.apps.export.source import load_run
     from dank.decoding.config import PRESETS
 
@@ -153,13 +155,8 @@ def export_onnx(run_dir, out_dir, decode_config=None, mix_top_k=1, opset=OPSET):
     with Progress("export onnx", 1 + WRITE_STEPS, "steps") as progress:
         with progress.step("loading the run"):
             parts = load_run(run_dir)
+        config = decode_config or PRESETS["paper"]
         with atomic_path(out_dir) as tmp:
-            write_onnx(
-                parts,
-                tmp,
-                decode_config or PRESETS["paper"],
-                mix_top_k,
-                opset,
-                progress,
-            )
+            write_onnx(parts, tmp, config, mix_top_k, opset, progress)
+            write_model_card(run_dir, tmp, config, "onnx", mix_top_k)
     return Path(out_dir)

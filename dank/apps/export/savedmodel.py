@@ -220,7 +220,7 @@ def export_savedmodel(run_dir, out_dir, decode_config=None, mix_top_k=1):
     """Exports ``run_dir`` as one SavedModel at ``out_dir``, atomically.
 
     Args:
-        run_dir: a finished run (both models trained).
+        run_dir: a finished run (both models trained): a path or a ``Run``.
         out_dir: the SavedModel directory to write (replaced if it exists).
         decode_config: the ``DecodeConfig`` of ``caption``/``generate``
             (default: the paper's diverse beam, ``PRESETS["paper"]``).
@@ -232,6 +232,7 @@ def export_savedmodel(run_dir, out_dir, decode_config=None, mix_top_k=1):
     Raises:
         DankError: the run is missing a model or another file (all are named).
     """
+    from dank.apps.export.card import write_model_card
     from dank.apps.export.source import load_run
     from dank.core.progress import Progress
     from dank.decoding.config import PRESETS
@@ -242,4 +243,5 @@ def export_savedmodel(run_dir, out_dir, decode_config=None, mix_top_k=1):
             parts = load_run(run_dir)
         with progress.step("writing the SavedModel"), atomic_path(out_dir) as tmp:
             write_savedmodel(parts, tmp, config, mix_top_k)
+            write_model_card(run_dir, tmp, config, "savedmodel", mix_top_k)
     return Path(out_dir)

@@ -7,9 +7,7 @@ so ``dank rate`` and ``dank serve`` draw the same memes the same way.
 
 import io
 import threading
-from pathlib import Path
 
-from dank.core import constants
 from dank.core.errors import DankError
 from dank.safety import default_filter
 
@@ -17,38 +15,32 @@ MEME_SIDE = 640  # Longer side of a drawn meme, in pixels.
 GENERATE_TIMEOUT_S = 600.0  # The first caption compiles the decoder.
 
 
-def real_captions(run_dir, catalogue, real_csv=None):
+def real_captions(run, real_csv=None):
     """Real captions ``[{"label", "top", "bottom"}]`` to show.
 
     Captions the safety filter flags are left out, as they are for generated
     ones, so a crude caption cannot give a real meme away.
 
     Args:
-        run_dir: the run (its data build's test split is the default source).
-        catalogue: the run's catalogue.
+        run: the run, a path or a ``Run`` (its data build's test split is the
+            default source).
         real_csv: a caption CSV (``template_id``, ``top``, ``bottom``) instead.
     """
-    from dank.core.run import read_run_info
     from dank.data.pipeline import load_captions
+    from dank.models.run import Run
 
+    run = Run.open(run)
     if real_csv is not None:
-        from dank.data.vocab import Vocabulary
         from dank.metrics.captions import captions_from_csv
 
-        vocab = Vocabulary.load(Path(run_dir) / constants.VOCAB_FILE)
-        captions, unknown = captions_from_csv(real_csv, catalogue, vocab)
+        captions, unknown = captions_from_csv(real_csv, run.catalogue, run.vocab)
         if not captions:
             raise DankError(
-                f"no row of {real_csv} names a template of {run_dir} "
+                f"no row of {real_csv} names a template of {run} "
                 f"({unknown} unknown); check the template_id column"
             )
     else:
-        data = Path(read_run_info(run_dir).get("data", ""))
-        if not (data / constants.CATALOGUE_FILE).is_file():
-            raise DankError(
-                f"the data build {data} of {run_dir} is gone; rebuild "
-                "it with `make data` or pass --real-csv FILE"
-            )
+        data = run.data_build(instead="pass --real-csv FILE")
         captions = load_captions(data, "test")
     safety = default_filter()
     return [c for c in captions if not safety.is_flagged(c["top"], c["bottom"])]
@@ -60,17 +52,21 @@ class RunMemes:
     Args:
         run_dir: the run (``make train`` writes ``runs/default``).
         decoder: how generated captions are decoded (as ``dank generate``).
+
+    Attributes:
+        run: the opened ``Run``.
     """
 
     def __init__(self, run_dir, decoder="diverse"):
         from dank.apps.serve.config import ServeConfig
         from dank.apps.serve.engine import Engine
-        from dank.core.run import read_run_info
+        from dank.models.run import Run
 
-        read_run_info(run_dir)  # A clear error for a missing run, before loading.
+        # A clear error for a missing run, before loading.
+        self.run = Run.open(run_dir)
         self.decoder = decoder
         self.engine = Engine(
-            run_dir,
+            self.run,
             ServeConfig(decoder=decoder, max_n=1, meme_side=MEME_SIDE),
             warmup=False,
         )

@@ -62,8 +62,16 @@ class Experiment:
     def model_dir(self):
         """The run subdirectory of this experiment's caption model."""
         from dank.core import constants
+        from dank.core.run import RunLayout
 
-        return Path(self.run) / constants.language_dir(self.variant)
+        return RunLayout(self.run).component_dir(constants.language_dir(self.variant))
+
+    def model_file(self):
+        """The experiment's trained caption model (there once training finished)."""
+        from dank.core import constants
+        from dank.core.run import RunLayout
+
+        return RunLayout(self.run).model_file(constants.language_dir(self.variant))
 
 
 def _check_type(where, name, value, default):

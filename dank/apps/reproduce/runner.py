@@ -41,10 +41,6 @@ def _needs_vision(experiment):
     return experiment.variant in IMAGE_VARIANTS
 
 
-def _model_file(directory):
-    return Path(directory) / constants.MODEL_FILE
-
-
 def plan(experiment, results_dir=DEFAULT_RESULTS):
     """The steps ``run_experiment`` would take, as ``(kind, description)`` pairs.
 
@@ -53,8 +49,10 @@ def plan(experiment, results_dir=DEFAULT_RESULTS):
     Raises:
         DankError: the data build is missing and the config names no source.
     """
+    from dank.core.run import RunLayout
+
     steps = []
-    data, run = Path(experiment.data), Path(experiment.run)
+    data, layout = Path(experiment.data), RunLayout(experiment.run)
     if not (data / constants.CATALOGUE_FILE).is_file():
         if not experiment.source:
             raise DankError(
@@ -63,16 +61,20 @@ def plan(experiment, results_dir=DEFAULT_RESULTS):
                 f"`dank data build --source DIR --out {data}`"
             )
         steps.append(("data", f"build {data} from {experiment.source}"))
-    vision = run / constants.VISION_DIR
-    if _needs_vision(experiment) and not _model_file(vision).is_file():
+    vision = layout.component_dir(constants.VISION_DIR)
+    trained = layout.model_file(constants.VISION_DIR).is_file()
+    if _needs_vision(experiment) and not trained:
         steps.append(
             ("vision", f"train vision (preset {experiment.preset}) into {vision}")
         )
-    language = experiment.model_dir()
-    if _model_file(language).is_file() or (language / constants.BACKUP_DIR).is_dir():
+    component = constants.language_dir(experiment.variant)
+    language = layout.component_dir(component)
+    trained = layout.model_file(component).is_file()
+    resumed = layout.backup_dir(component).is_dir()
+    if trained or resumed:
         check_trained_config(experiment)  # Never resume or reuse other settings.
-    if not _model_file(language).is_file():
-        verb = "resume" if (language / constants.BACKUP_DIR).is_dir() else "train"
+    if not trained:
+        verb = "resume" if resumed else "train"
         steps.append(
             (
                 "language",
@@ -90,12 +92,12 @@ def check_trained_config(experiment):
     Compares ``run.json``'s record of the model with the experiment's preset
     plus overrides; fields an older dank did not record count as defaults.
     """
-    from dank.core.run import read_run_info
     from dank.models.language.config import LanguageConfig
+    from dank.models.run import Run
 
     component = constants.language_dir(experiment.variant)
-    recorded = read_run_info(experiment.run).get("components", {}).get(component)
-    if recorded is None:
+    recorded = Run.open(experiment.run).config(component)
+    if not recorded:
         return
     wanted = {"preset": experiment.preset, **experiment.language_config().to_dict()}
     recorded = {**LanguageConfig().to_dict(), **recorded}
@@ -115,13 +117,14 @@ def check_trained_config(experiment):
 
 def check_same_build(experiment):
     """DankError unless the run was trained on the experiment's data build."""
-    for name in (constants.CATALOGUE_FILE, constants.VOCAB_FILE):
-        ours, theirs = Path(experiment.run) / name, Path(experiment.data) / name
-        if not ours.is_file() or ours.read_bytes() != theirs.read_bytes():
-            raise DankError(
-                f"{experiment.name}: {experiment.run} was not trained on "
-                f'{experiment.data} ({name} differs); fix "run" or "data"'
-            )
+    from dank.core.run import build_difference
+
+    name = build_difference(experiment.run, experiment.data)
+    if name is not None:
+        raise DankError(
+            f"{experiment.name}: {experiment.run} was not trained on "
+            f'{experiment.data} ({name} differs); fix "run" or "data"'
+        )
 
 
 def data_info(data_dir):
@@ -160,15 +163,12 @@ def evaluate(experiment, generation=None):
             ``load_generation_metrics()``.
     """
     from dank.apps.reproduce.protocol import build_pairs, protocol_perplexity
-    from dank.data.pipeline import load_vocab
-    from dank.models.language.load import load_caption_model
+    from dank.models.run import Run
 
     check_same_build(experiment)
-    run = Path(experiment.run)
-    metrics = read_json(
-        _model_file(experiment.model_dir()).with_name(constants.METRICS_FILE),
-        "caption-model metrics",
-    )
+    run = Run.open(experiment.run)
+    component = constants.language_dir(experiment.variant)
+    metrics = read_json(run.layout.metrics_file(component), "caption-model metrics")
     result = {
         "experiment": experiment.name,
         "description": experiment.description,
@@ -193,14 +193,13 @@ def evaluate(experiment, generation=None):
         "not_run": {},
     }
     pairs = build_pairs(experiment.data)
-    model = load_caption_model(run, experiment.variant)
+    model = run.captioner(experiment.variant)
     result["protocol"] = {
-        **protocol_perplexity(model, load_vocab(experiment.data), pairs),
+        **protocol_perplexity(model, run.vocab, pairs),
         "pairs": [{k: p[k] for k in ("template_id", "text", "support")} for p in pairs],
     }
-    vision = run / constants.VISION_DIR / constants.METRICS_FILE
-    if vision.is_file():
-        vision = read_json(vision, "vision metrics")
+    vision = run.metrics(constants.VISION_DIR)
+    if vision is not None:
         result["vision"] = {
             k: vision.get(k) for k in ("val_top1", "val_top5", "n_val", "image_size")
         }

@@ -1,13 +1,16 @@
-"""Runs one crawl of a spider from ``spiders/`` and returns its report.
+"""Runs one crawl of a spider from ``dank_spiders`` and returns its report.
+
+The Scrapy project is the ``dank_spiders`` package (``spiders/dank_spiders``),
+installed with ``dank`` itself; it needs Scrapy, which only the ``spiders``
+and ``dev`` extras bring.
 
 The Twisted reactor cannot restart, so ``run_crawl`` works once per process;
-tests and benchmarks call it in a subprocess (``python -m dank.apps.scrape ...``).
+tests and benchmarks call it in a subprocess (``python -m dank scrape ...``).
 """
 
 import ipaddress
 import logging
 import os
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,19 +24,6 @@ REAL_SITES = {
     "memegenerator": "https://memegenerator.net",
 }
 REPORT_FILE = "crawl_report.json"
-
-
-def spiders_dir():
-    """The Scrapy project: ``$DANK_SPIDERS_DIR`` or this checkout's ``spiders/``."""
-    path = Path(
-        os.environ.get("DANK_SPIDERS_DIR") or Path(__file__).parents[3] / "spiders"
-    )
-    if not (path / "dank_spiders" / "settings.py").is_file():
-        raise DankError(
-            f"no Scrapy project at {path}; run from a dank checkout or set "
-            "DANK_SPIDERS_DIR to its spiders/ folder"
-        )
-    return path
 
 
 def is_loopback(url):
@@ -139,9 +129,6 @@ def run_crawl(spider, out, base_url=None, max_templates=0, max_pages=0, **option
         import scrapy  # noqa: F401
     except ImportError as e:
         raise DankError("Scrapy is not installed; pip install -e '.[spiders]'") from e
-    project = str(spiders_dir())
-    if project not in sys.path:
-        sys.path.insert(0, project)
     os.environ["SCRAPY_SETTINGS_MODULE"] = "dank_spiders.settings"
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess

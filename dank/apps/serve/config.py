@@ -2,7 +2,8 @@
 
 import dataclasses
 
-from dank.core.images import MAX_UPLOAD_BYTES
+from dank.core.images import MAX_UPLOAD_BYTES, MEME_SIDE
+from dank.decoding.config import DEFAULT_DECODER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,9 +21,9 @@ class ServeConfig:
     # Largest uploaded picture in pixels (width * height): 24 MP, checked from
     # the header before the picture is decoded.
     max_pixels: int = 24_000_000
-    # Decoder when a request names none, and the one warmed up at start
-    # (diverse = the paper's sampled beam).
-    decoder: str = "diverse"
+    # Decoder when a request names none, and the one warmed up at start: the
+    # same as `dank generate` (``dank.decoding.config.DEFAULT_DECODER``).
+    decoder: str = DEFAULT_DECODER
     # Most memes one request may ask for.
     max_n: int = 6
     # Generate requests per client IP per minute (token bucket refill rate).
@@ -51,7 +52,7 @@ class ServeConfig:
     # the requests per second of no batching (bench_serve.py).
     max_batch: int = 1
     # Longer side in pixels of a drawn meme (as ``dank generate``).
-    meme_side: int = 1024
+    meme_side: int = MEME_SIDE
 
     def replace(self, **changes):
         """A copy with ``changes`` applied."""

@@ -9,7 +9,6 @@ one batched decode. Drawing and saving the PNGs happens back on the request
 threads, in parallel with the model.
 """
 
-import argparse
 import concurrent.futures
 import contextlib
 import ctypes
@@ -22,11 +21,11 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from dank.apps.cli.cascade import DECODERS  # The same choices as `dank generate`.
 from dank.apps.serve.checks import ApiError, check_image
 from dank.apps.serve.config import ServeConfig
 from dank.apps.serve.store import RenderStore
 from dank.core.errors import DankError
+from dank.decoding.config import DECODERS, DecodeConfig
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +51,9 @@ class _Job:
     future: concurrent.futures.Future
 
 
-@dataclass
-class Picture:
-    """A picture ready to caption: what to draw on and what the model sees."""
-
-    name: str
-    image: object  # RGB PIL image, at most ``meme_side`` pixels long.
-    encoded: bytes  # Small JPEG for the cascade's in-graph decoder.
-    boxes: list | None = None  # The template's own text boxes, if it is one.
-
-
 def decode_config_for(decoder, max_n):
-    """The ``DecodeConfig`` ``dank generate`` would use for ``-n max_n``."""
-    from dank.apps.cli.cascade import decode_config
-
-    n = 1 if decoder == "greedy" else max_n
-    return decode_config(
-        argparse.Namespace(n=n, decoder=decoder, beam=5, temperature=1.3, max_len=25)
-    )
+    """The ``DecodeConfig`` ``dank generate --decoder decoder -n max_n`` uses."""
+    return DecodeConfig.from_options(decoder, 1 if decoder == "greedy" else max_n)
 
 
 class Engine:
@@ -118,18 +102,21 @@ class Engine:
     # Pictures -----------------------------------------------------------------
 
     def upload_picture(self, data, filename, content_type):
-        """Checks and decodes an uploaded picture (raises ``ApiError``)."""
-        from dank.core.images import downscale, open_image, to_jpeg
+        """Checks and prepares an uploaded picture (raises ``ApiError``)."""
+        from dank.core.images import prepare
 
         check_image(data, content_type, self.config.max_pixels)
         name = Path(filename or "upload").name[:100] or "upload"
         try:
-            image = open_image(data, name=name, max_pixels=self.config.max_pixels)
+            return prepare(
+                data,
+                name=name,
+                max_side=self.config.meme_side,
+                model_side=self.image_size,
+                max_pixels=self.config.max_pixels,
+            )
         except DankError as e:
             raise ApiError(422, "bad_image", str(e)) from e
-        image = downscale(image, self.config.meme_side)
-        encoded = to_jpeg(downscale(image, self.image_size * 4), 95)
-        return Picture(name, image, encoded)
 
     def find_template(self, query):
         """The template for an id, name or alias (raises ``ApiError`` 404)."""
@@ -154,18 +141,18 @@ class Engine:
 
     def template_picture(self, template):
         """The template's own picture with its text boxes (cached)."""
-        from dank.apps.cli.cascade import template_image
-        from dank.core.images import downscale, to_jpeg
+        from dank.core.images import template_picture
 
         def make():
             try:
-                image = downscale(
-                    template_image(self.run_dir, template), self.config.meme_side
+                return template_picture(
+                    self.generator.run.template_image_path(template),
+                    template,
+                    max_side=self.config.meme_side,
+                    model_side=self.image_size,
                 )
             except DankError as e:
                 raise ApiError(404, "template_image_missing", str(e)) from e
-            encoded = to_jpeg(downscale(image, self.image_size * 4), 95)
-            return Picture(template.id, image, encoded, template.boxes)
 
         return self._cached(self._pictures, template.id, make, MAX_PICTURES)
 
@@ -195,7 +182,7 @@ class Engine:
         """Captions ``picture`` on the worker; returns a list of ``Meme``.
 
         Args:
-            picture: a ``Picture``.
+            picture: a ``dank.core.images.Picture``.
             n: captions wanted (1..max_n).
             decoder: one of ``DECODERS``.
             template: a ``Template`` to caption for, or None for the classifier's.

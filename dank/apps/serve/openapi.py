@@ -1,9 +1,28 @@
 """The OpenAPI 3.1 description of the server's routes, served at /openapi.json."""
 
 from dank import __version__
-from dank.apps.cli.cascade import DECODERS
 from dank.apps.serve.engine import MAX_SEED
 from dank.core import images
+from dank.decoding.config import DECODERS, METHOD_PRESETS, PRESETS
+
+# The preset settings of each decoder that the schema spells out.
+PRESET_FIELDS = {
+    "greedy": ("max_len",),
+    "beam": ("beam_size", "max_len"),
+    "diverse": ("beam_size", "temperature", "max_len"),
+    "sample": ("temperature", "top_p", "max_len"),
+    "nucleus": ("temperature", "top_p", "min_len", "no_repeat_ngram", "max_len"),
+}
+
+
+def _decoder_help():
+    """Each decoder's settings, read from ``dank.decoding.config.PRESETS``."""
+    parts = []
+    for name in DECODERS:
+        preset = PRESETS[METHOD_PRESETS[name]]
+        fields = ", ".join(f"{f} {getattr(preset, f):g}" for f in PRESET_FIELDS[name])
+        parts.append(f"{name} ({fields})")
+    return "the decoder, with its preset: " + "; ".join(parts)
 
 
 def _error(description):
@@ -35,6 +54,7 @@ def openapi(config):
             "type": "string",
             "enum": list(DECODERS),
             "default": config.decoder,
+            "description": _decoder_help(),
         },
         "seed": {
             "type": "integer",

@@ -1,6 +1,6 @@
 """Funniest first: a humour model trained on upvotes that reranks captions.
 
-``HumorScorer.load(run_dir).score(captions, label)`` scores captions;
+``Run.open(run_dir).humor.score(captions, label)`` scores captions;
 ``rerank(candidates, label, k, ...)`` picks the best ones, never a copy of the
 training data and never one the safety filter flags. Training: ``train_humor``
 (``dank train humor``); the check against crowd ratings: ``evaluate_ratings``

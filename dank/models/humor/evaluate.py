@@ -77,14 +77,18 @@ def caption_loglik(caption_run, rows):
 
     Templates are looked up in the caption run's own catalogue.
 
+    Args:
+        caption_run: a ``dank.models.run.Run`` with a caption model.
+        rows: rated captions (``load_ratings``).
+
     Returns:
         ``(loglik, known)``: float64 values for the captions whose template the
         caption model knows, and the boolean mask of those captions.
     """
-    from dank.models.language.load import load_caption_run
     from dank.models.language.perplexity import caption_nll
 
-    model, vocab, catalogue = load_caption_run(caption_run)
+    model, vocab = caption_run.captioner(), caption_run.vocab
+    catalogue = caption_run.catalogue
     known, captions = [], []
     for r in rows:
         try:
@@ -102,25 +106,20 @@ def caption_loglik(caption_run, rows):
     return -np.asarray(nll) / np.maximum(np.asarray(tokens), 1), known
 
 
-def evaluate_ratings(run_dir, ratings_path, caption_run=None):
+def evaluate_ratings(run, ratings_path, caption_run=None):
     """Spearman correlations with the crowd ratings; also writes humor/ratings.json.
 
     Args:
-        run_dir: a run with a humour model.
+        run: a ``dank.models.run.Run`` with a humour model.
         ratings_path: the ratings CSV.
-        caption_run: a run with a caption model (default ``run_dir`` if it has
+        caption_run: a ``Run`` with a caption model (default ``run`` if it has
             one); its catalogue must match.
 
     Returns:
         A dict of ``{"spearman", "ci95", "n"}`` entries by scorer, with counts.
     """
-    from dank.data.catalogue import Catalogue
-    from dank.models.humor.score import HumorScorer
-
-    run_dir = Path(run_dir)
     rows = [r for r in load_ratings(ratings_path) if not math.isnan(r["bws"])]
-    scorer = HumorScorer.load(run_dir)
-    catalogue = Catalogue.load(run_dir / constants.CATALOGUE_FILE)
+    scorer, catalogue = run.humor, run.catalogue
     labels = []
     for r in rows:
         try:
@@ -134,9 +133,7 @@ def evaluate_ratings(run_dir, ratings_path, caption_run=None):
     model = scorer.score(captions, labels)
     free = scorer.score(captions, None)
     known = np.array([lab is not None for lab in labels])
-    trained = read_json(
-        run_dir / HUMOR_DIR / constants.METRICS_FILE, what="humour metrics"
-    )
+    trained = read_json(run.layout.metrics_file(HUMOR_DIR), what="humour metrics")
     from dank.models.humor.train import file_digest
 
     result = {
@@ -165,11 +162,8 @@ def evaluate_ratings(run_dir, ratings_path, caption_run=None):
             "captions it saw in training may inflate the numbers",
             ratings_path,
         )
-    caption_run = caption_run or (
-        run_dir
-        if (run_dir / constants.LANGUAGE_DIR / constants.MODEL_FILE).is_file()
-        else None
-    )
+    if caption_run is None and run.has(constants.LANGUAGE_DIR):
+        caption_run = run
     if caption_run is not None:
         ll, with_model = caption_loglik(caption_run, rows)
         if with_model.any():
@@ -180,5 +174,5 @@ def evaluate_ratings(run_dir, ratings_path, caption_run=None):
             result["raw_upvotes_same_captions"] = _entry(
                 upvotes[with_model], bws[with_model]
             )
-    write_json(run_dir / HUMOR_DIR / RATINGS_FILE, result)
+    write_json(run.layout.component_dir(HUMOR_DIR) / RATINGS_FILE, result)
     return result

@@ -19,6 +19,7 @@ import dataclasses
 
 from dank.core.errors import DankError
 from dank.data import splits, text
+from dank.data.ngrams import ContainmentIndex, caption_sequence, visible_words
 
 NGRAM = 4  # Words per n-gram in the partial-copy share.
 # Weight of the copy penalty. The humour scores of one template's 20 candidates
@@ -43,7 +44,7 @@ def _ngrams(words, n=NGRAM):
 class NoveltyIndex:
     """What training captions look like, for measuring how copied a caption is.
 
-    Containment uses ``dank.metrics.text.ContainmentIndex`` (the same test as
+    Containment uses ``dank.data.ngrams.ContainmentIndex`` (the same test as
     the novelty metric), which stays fast on any number of training captions.
 
     Args:
@@ -51,8 +52,6 @@ class NoveltyIndex:
     """
 
     def __init__(self, train_texts):
-        from dank.metrics.text import ContainmentIndex, caption_sequence
-
         self.keys = set()
         self.ngrams = set()
         sequences = []
@@ -64,8 +63,6 @@ class NoveltyIndex:
 
     def copied(self, top, bottom):
         """How much of the caption comes verbatim from training data (0..1)."""
-        from dank.metrics.text import visible_words
-
         if text.caption_key(top, bottom) in self.keys:
             return 1.0
         words = _words(top, bottom)
@@ -108,7 +105,7 @@ def rerank(
         train_texts: training captions as ``(top, bottom)`` pairs or a prebuilt
             ``NoveltyIndex`` (build it once when reranking many images);
             ``None`` disables the copy penalty.
-        scorer: a ``HumorScorer`` (``HumorScorer.load(run_dir)``), or any object
+        scorer: a ``HumorScorer`` (``Run.open(run_dir).humor``), or any object
             with ``score(captions, labels) -> array``.
         seed: orders equal scores; the same seed gives the same result.
         safety: a ``SafetyFilter``; default ``dank.safety.default_filter()``.

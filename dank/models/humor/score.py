@@ -1,12 +1,11 @@
-"""``HumorScorer``: the trained humour model of a run, scoring (top, bottom) pairs."""
+"""``HumorScorer``: a trained humour model scoring (top, bottom) pairs.
 
-from pathlib import Path
+A run's scorer is ``Run.open(run_dir).humor`` (``dank.models.run``).
+"""
 
 import numpy as np
 
-from dank.core import constants
 from dank.data import text
-from dank.models.humor.config import HUMOR_DIR, HumorConfig
 from dank.models.humor.examples import pad
 
 
@@ -25,35 +24,6 @@ class HumorScorer:
         self.vocab = vocab
         self.n_templates = int(n_templates)
         self.max_len = int(max_len)
-
-    @classmethod
-    def load(cls, run_dir):
-        """The scorer of a run trained with ``dank train humor``.
-
-        Raises:
-            DankError: the run is missing or has no humour model.
-        """
-        import keras
-
-        import dank.models.humor.model  # noqa: F401  (registers MaskedPooling)
-        from dank.core.errors import DankError
-        from dank.core.run import component_dir, read_run_info
-        from dank.data.catalogue import Catalogue
-        from dank.data.vocab import Vocabulary
-
-        path = component_dir(run_dir, HUMOR_DIR) / constants.MODEL_FILE
-        config = HumorConfig.from_json(read_run_info(run_dir)["components"][HUMOR_DIR])
-        try:
-            model = keras.saving.load_model(path, compile=False)
-        except (ValueError, OSError, TypeError) as e:
-            raise DankError(
-                f"cannot load the humour model {path} ({e}); retrain it with "
-                f"`dank train humor --run {run_dir}`"
-            ) from e
-        run_dir = Path(run_dir)
-        vocab = Vocabulary.load(run_dir / constants.VOCAB_FILE)
-        catalogue = Catalogue.load(run_dir / constants.CATALOGUE_FILE)
-        return cls(model, vocab, len(catalogue), config.max_len)
 
     def encode(self, captions):
         """``(top, bottom)`` pairs -> int32 token ids ``[n, max_len]``."""

@@ -7,7 +7,6 @@ caption model as a non-trainable table.
 """
 
 import contextlib
-from pathlib import Path
 
 import numpy as np
 
@@ -25,10 +24,10 @@ def template_features(run_dir, data_dir, n_templates, batch_size=16):
     import keras
     import tensorflow as tf
 
-    from dank.core.run import read_run_info
+    from dank.core.run import RunLayout, read_run_info
     from dank.data.pipeline import image_dataset
 
-    path = Path(run_dir) / constants.VISION_DIR / constants.MODEL_FILE
+    path = RunLayout(run_dir).model_file(constants.VISION_DIR)
     if not path.is_file():
         raise DankError(
             f"{path} not found: the image-based caption variants need the run's "

@@ -5,6 +5,7 @@ run's template pictures are at hand, the captions drawn as memes (images tab).
 """
 
 import logging
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,10 +13,12 @@ import numpy as np
 from dank.core.errors import DankError
 from dank.core.summaries import write_summaries
 from dank.data.text import detokenize
+from dank.decoding.config import PRESETS
 
 log = logging.getLogger(__name__)
 
-MAX_LEN = 25  # Generated tokens per sample caption, </s> included (paper: 25).
+# Generated tokens per sample caption, </s> included (the paper's 25).
+MAX_LEN = PRESETS["paper"].max_len
 MEME_SIDE = 320  # Longer side of the logged sample memes, in pixels.
 
 
@@ -23,10 +26,10 @@ def greedy_decoder(model, n, max_len=MAX_LEN):
     """A compiled function: int32 template labels ``[n]`` -> greedy tokens."""
     import tensorflow as tf
 
-    from dank.decoding.config import DecodeConfig
+    from dank.decoding.config import config_for
     from dank.decoding.greedy import greedy_decode
 
-    config = DecodeConfig(method="greedy", max_len=max_len)
+    config = config_for("greedy", max_len=max_len)
 
     @tf.function
     def run(labels):
@@ -56,15 +59,17 @@ def template_pictures(run_dir, templates, side=MEME_SIDE):
     A template without a readable picture is left out with a warning: samples
     are a view of training, not a reason to stop it.
     """
-    from dank.apps.cli.cascade import template_image
-    from dank.core.images import downscale
+    from dank.core.images import template_picture
+    from dank.core.run import read_run_info
 
+    # ``dank.models.run.Run`` sits above this module; the build's pictures are
+    # in its templates/ folder (``Run.template_image_path``).
+    data = Path(read_run_info(run_dir).get("data", ""))
     pictures = {}
     for template in templates:
         try:
-            pictures[template.label] = downscale(
-                template_image(run_dir, template), side
-            )
+            path = data / "templates" / template.image
+            pictures[template.label] = template_picture(path, template, side).image
         except DankError as e:
             log.warning("no sample meme for %s: %s", template.name, e)
     return pictures

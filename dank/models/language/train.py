@@ -188,7 +188,6 @@ def _train(
     from dank.core.distribute import resolve_jit_compile, xla_errors
     from dank.core.run import finished_metrics, prepare_run
     from dank.core.summaries import (
-        EpochSummaries,
         ProfileBatches,
         Throughput,
         write_final,
@@ -250,8 +249,9 @@ def _train(
             keras.callbacks.LearningRateScheduler(
                 lambda e: learning_rate_at(config, e)
             ),
-            rate,  # Before EpochSummaries, which logs the rate it adds.
-            EpochSummaries(logs),
+            rate,  # Before TensorBoard, which logs the rate it adds.
+            # Epoch scalars in logs/train and logs/validation (epoch_loss, ...).
+            keras.callbacks.TensorBoard(str(logs), write_graph=False),
             SampleCaptions(
                 logs,
                 catalogue,

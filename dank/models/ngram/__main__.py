@@ -6,9 +6,18 @@ import os
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dank.models.ngram")
+    parser = argparse.ArgumentParser(
+        prog="python -m dank.models.ngram",
+        description="Perplexities of the unigram and Kneser-Ney trigram baselines "
+        "on a split of a data build, as JSON.",
+    )
     parser.add_argument("data", help="data build directory")
-    parser.add_argument("--split", default="test", choices=("val", "test"))
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("val", "test"),
+        help="split to score (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from dank.models.ngram import evaluate_baselines

@@ -6,10 +6,20 @@ framed. ``meme_augment`` turns a template into such a meme. Every random choice
 uses stateless ops driven by an explicit seed, so a fixed seed gives a fixed
 validation set and training never depends on global RNG state.
 
+Memes in the wild also carry site watermarks, other caption fonts and colours,
+caption boxes over the subject, screenshot frames and heavy re-compression.
+Those layers are drawn once with Pillow by ``wild`` (the same code that draws
+the evaluation stand-in, ``tools/render_eval_memes.py --style wild``) into
+banks, and composited here with modest probabilities.
+
 All images here are float32 RGB in 0..255, channels last.
 """
 
+import functools
+
 import tensorflow as tf
+
+from dank.models.vision import wild
 
 CAPTION_PROB = 0.9  # Share of memes that carry a caption layer.
 FLIP_PROB = 0.15  # Mirrored reposts.
@@ -17,6 +27,16 @@ BORDER_PROB = 0.25  # Framed or letter-boxed memes.
 MAX_BORDER = 0.12  # Border width as a share of the side.
 JPEG_PROB = 0.85  # Re-compressed at a random quality.
 NOISE_STD = 4.0  # Max std of additive sensor-like noise, in pixel values.
+# Effects of memes in the wild (``wild``), each with its share of memes.
+RESTYLE_PROB = 0.2  # The caption in another font and colour instead.
+COVER_PROB = 0.1  # A caption box over the middle of the picture.
+WATERMARK_PROB = 0.25  # imgflip's mark bottom left, or another site's.
+FRAME_PROB = 0.08  # A social-media screenshot around the picture.
+LOW_JPEG_PROB = 0.15  # Re-compressed once more at a low quality.
+LOW_JPEG = (20, 45)  # Its quality range.
+WILD_BANK = 48  # Layers of each kind, drawn once per canvas size.
+WILD_SEED = 7919  # Folded into an example's seed for the wild effects, so the
+# older effects keep their draws.
 
 
 def to_canvas(image, canvas):
@@ -36,6 +56,12 @@ def composite(image, layer):
 
 def _coin(seed, prob):
     return tf.random.stateless_uniform([], seed) < prob
+
+
+def _jpeg(image, quality, seed):
+    return 255.0 * tf.image.stateless_random_jpeg_quality(
+        image / 255.0, quality[0], quality[1], seed
+    )
 
 
 def _crop(image, seed, min_area):
@@ -77,6 +103,69 @@ def _border(image, seed):
     return padded + colour
 
 
+@functools.cache
+def wild_banks(canvas):
+    """The ``wild`` layers at ``canvas`` size: {kind: uint8 [N, C, C, 4]}, plus
+    ``frame_boxes`` int32 [N, 4] (top, left, height, width) of each frame's
+    window. Drawn once per size, always with the same seed."""
+    banks = {
+        kind: wild.layer_bank(kind, WILD_BANK, canvas, WILD_SEED)
+        for kind in ("caption", "cover", "watermark")
+    }
+    banks["frame"], banks["frame_boxes"] = wild.frame_bank(WILD_BANK, canvas, WILD_SEED)
+    return banks
+
+
+def _pick(bank, seed):
+    bank = tf.constant(bank)
+    return bank[tf.random.stateless_uniform([], seed, 0, bank.shape[0], tf.int32)]
+
+
+def _frame(image, layer, box):
+    """``image`` shrunk into ``box`` (top, left, height, width) of the
+    screenshot frame ``layer``."""
+    canvas = tf.shape(image)[:2]
+    inner = tf.image.resize(image, box[2:], antialias=True)
+    after = canvas - box[:2] - box[2:]
+    inner = tf.pad(inner, [[box[0], after[0]], [box[1], after[1]], [0, 0]])
+    return composite(tf.reshape(inner, tf.shape(image)), layer)
+
+
+def _maybe(seed, prob, effect, image):
+    return tf.cond(_coin(seed, prob), lambda: effect(image), lambda: image)
+
+
+def _wild(template, layer, seed):
+    """Draws the wild effects of one example.
+
+    Returns ``(layer, effects, seed)``: the caption layer (sometimes swapped
+    for one in another font and colour), a function applying the covering box,
+    watermark and screenshot frame to the captioned canvas, and a seed for
+    the low-quality re-compression.
+    """
+    banks = wild_banks(int(layer.shape[0]))
+    seeds = tf.random.experimental.stateless_split(
+        tf.random.experimental.stateless_fold_in(seed, WILD_SEED), 9
+    )
+    layer = tf.cond(
+        _coin(seeds[0], RESTYLE_PROB),
+        lambda: _pick(banks["caption"], seeds[1]),
+        lambda: tf.convert_to_tensor(layer),
+    )
+    cover = _pick(banks["cover"], seeds[3])
+    mark = _pick(banks["watermark"], seeds[5])
+    pick = tf.random.stateless_uniform([], seeds[7], 0, WILD_BANK, tf.int32)
+    frame = tf.gather(tf.constant(banks["frame"]), pick)
+    box = tf.gather(tf.constant(banks["frame_boxes"]), pick)
+
+    def effects(image):
+        image = _maybe(seeds[2], COVER_PROB, lambda x: composite(x, cover), image)
+        image = _maybe(seeds[4], WATERMARK_PROB, lambda x: composite(x, mark), image)
+        return _maybe(seeds[6], FRAME_PROB, lambda x: _frame(x, frame, box), image)
+
+    return layer, effects, seeds[8]
+
+
 def meme_augment(template, layer, seed, image_size, min_crop_area, jpeg_quality):
     """Makes one meme-like training image from a template canvas.
 
@@ -92,20 +181,20 @@ def meme_augment(template, layer, seed, image_size, min_crop_area, jpeg_quality)
         float32 [S, S, 3] in 0..255.
     """
     seeds = tf.random.experimental.stateless_split(seed, 12)
+    layer, wild_effects, low_jpeg = _wild(template, layer, seed)
     image = tf.cond(
         _coin(seeds[0], CAPTION_PROB),
         lambda: composite(template, layer),
         lambda: template,
     )
+    image = wild_effects(image)
     image = tf.cond(
         _coin(seeds[1], JPEG_PROB),
-        lambda: (
-            255.0
-            * tf.image.stateless_random_jpeg_quality(
-                image / 255.0, jpeg_quality[0], jpeg_quality[1], seeds[2]
-            )
-        ),
+        lambda: _jpeg(image, jpeg_quality, seeds[2]),
         lambda: image,
+    )
+    image = _maybe(
+        low_jpeg, LOW_JPEG_PROB, lambda x: _jpeg(x, LOW_JPEG, low_jpeg + 1), image
     )
     image = _crop(image, seeds[3], min_crop_area)
     image = tf.cond(

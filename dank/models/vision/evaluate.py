@@ -12,9 +12,16 @@ from pathlib import Path
 
 from dank.core.errors import DankError
 from dank.core.progress import track
-from dank.models.vision.predict import classify_files, load_classifier
+from dank.models.vision.predict import classify_files
 
 TOP_K = 5
+BAD_EXAMPLES = 5  # Files or template ids named per kind of bad row.
+# Kinds of bad row: counted, named, and scored as wrong (never left out of ``n``).
+MISSING_FILE, UNKNOWN_TEMPLATE, UNREADABLE = (
+    "missing_file",
+    "unknown_template",
+    "unreadable_image",
+)
 
 
 def read_labels(csv_path):
@@ -50,29 +57,78 @@ def _matches(template, ids):
     )
 
 
-def evaluate_templates(run_dir, csv_path, images_dir, classifier=None):
-    """Classifies every listed image and scores it.
+def known_ids(catalogue):
+    """Every template id and alias of ``catalogue``, lower case."""
+    return {x.lower() for t in catalogue for x in (t.id, *t.aliases)}
+
+
+def split_rows(rows, images_dir, known):
+    """Sets aside the rows of ``read_labels`` that cannot be classified.
 
     Returns:
-        ``{"n", "top1", "top5", "known_rate", "errors": [...], "per_template":
-        {template_id: {"n", "top1", "top5"}}}``; files that cannot be read are
-        listed under ``errors`` and left out of ``n``.
+        ``(to_classify, bad)``: ``bad`` maps ``MISSING_FILE`` (no such file in
+        ``images_dir``) and ``UNKNOWN_TEMPLATE`` (none of the row's ids is in
+        ``known``) to their rows; a row is counted once, under the first.
     """
-    rows = read_labels(csv_path)
-    classifier = classifier or load_classifier(run_dir)
+    to_classify, bad = [], {MISSING_FILE: [], UNKNOWN_TEMPLATE: []}
+    for row in rows:
+        file, ids, _ = row
+        if not (Path(images_dir) / file).is_file():
+            bad[MISSING_FILE].append(row)
+        elif not ids & known:
+            bad[UNKNOWN_TEMPLATE].append(row)
+        else:
+            to_classify.append(row)
+    return to_classify, bad
+
+
+def bad_rows_report(bad):
+    """``{kind: {"count", "examples"}}``: how many rows of each kind were bad,
+    and the first ``BAD_EXAMPLES`` files (template ids for unknown templates)."""
+    return {
+        kind: {
+            "count": len(rows),
+            "examples": [
+                row[2] if kind == UNKNOWN_TEMPLATE else row[0]
+                for row in rows[:BAD_EXAMPLES]
+            ],
+        }
+        for kind, rows in bad.items()
+    }
+
+
+def evaluate_templates(classifier, csv_path, images_dir, second_look=None):
+    """Classifies every listed image with ``classifier`` (``Run.classifier``)
+    and scores it; ``second_look`` (a ``rerank.SecondLook``) re-orders the
+    top candidates.
+
+    Returns:
+        ``{"n", "top1", "top5", "scored", "top1_scored", "top5_scored",
+        "known_rate", "bad_rows", "errors": [...], "per_template": {template_id:
+        {"n", "top1", "top5"}}}``. ``n`` counts every row: rows whose file is
+        missing, whose template the run does not know, or whose image does not
+        decode count as wrong, and ``bad_rows`` counts and names them
+        (``bad_rows_report``); ``*_scored`` and ``known_rate`` are over the
+        ``scored`` rest. ``errors`` holds the decode errors.
+    """
+    all_rows = read_labels(csv_path)
+    rows, bad = split_rows(all_rows, images_dir, known_ids(classifier.catalogue))
+    bad[UNREADABLE] = []
     paths = [Path(images_dir) / file for file, _, _ in rows]
     per = defaultdict(lambda: {"n": 0, "top1": 0, "top5": 0})
     errors, known, n, hits1, hits5 = [], 0, 0, 0, 0
     results = track(
-        classify_files(paths, run_dir, top_k=TOP_K, classifier=classifier),
+        classify_files(paths, classifier, top_k=TOP_K, second_look=second_look),
         "templates",
         total=len(paths),
         unit="images",
     )
     # The tracked generator goes first, so it runs to its end and says "done".
-    for result, (_, ids, template_id) in zip(results, rows):
+    for result, row in zip(results, rows):
+        _, ids, template_id = row
         if "error" in result:
             errors.append(result)
+            bad[UNREADABLE].append(row)
             continue
         hit = [_matches(t, ids) for t in result["templates"]]
         n += 1
@@ -82,15 +138,22 @@ def evaluate_templates(run_dir, csv_path, images_dir, classifier=None):
         per[template_id]["n"] += 1
         per[template_id]["top1"] += hit[0]
         per[template_id]["top5"] += any(hit)
+    for kind_rows in bad.values():
+        for _, _, template_id in kind_rows:
+            per[template_id]["n"] += 1  # Scored as wrong.
     per_template = {
         tid: {"n": v["n"], "top1": v["top1"] / v["n"], "top5": v["top5"] / v["n"]}
         for tid, v in sorted(per.items())
     }
     return {
-        "n": n,
-        "top1": hits1 / n if n else None,
-        "top5": hits5 / n if n else None,
+        "n": len(all_rows),
+        "top1": hits1 / len(all_rows),
+        "top5": hits5 / len(all_rows),
+        "scored": n,
+        "top1_scored": hits1 / n if n else None,
+        "top5_scored": hits5 / n if n else None,
         "known_rate": known / n if n else None,
+        "bad_rows": bad_rows_report(bad),
         "errors": errors,
         "per_template": per_template,
     }

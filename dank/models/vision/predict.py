@@ -1,18 +1,9 @@
-"""Loads a trained classifier from a run and names the templates in pictures."""
-
-from pathlib import Path
+"""The template classifier of a run (``Run.classifier``), naming templates."""
 
 import numpy as np
 
-from dank.core import constants
 from dank.core.errors import DankError
-from dank.core.images import open_image
-from dank.core.io import read_json
-from dank.core.run import component_dir, read_run_info
-
-# Pictures are shrunk to this many times the model's input side while decoding,
-# so a huge photo costs no more than a small one.
-DECODE_SIDE_FACTOR = 4
+from dank.core.images import MODEL_SIDE_FACTOR, prepare
 
 
 class Classifier:
@@ -72,9 +63,13 @@ class Classifier:
         probs = tf.nn.softmax(tf.cast(out["logits"], tf.float32))
         return probs.numpy(), tf.cast(out["embedding"], tf.float32).numpy()
 
-    def describe(self, probs, top_k=5):
-        """Turns one row of probabilities into the ``dank classify`` dict parts."""
-        order = np.argsort(-probs)[:top_k]
+    def describe(self, probs, top_k=5, order=None):
+        """Turns one row of probabilities into the ``dank classify`` dict parts.
+
+        ``order`` ranks the labels instead of the probabilities (the second
+        look, ``rerank.SecondLook.order``).
+        """
+        order = (np.argsort(-probs) if order is None else np.asarray(order))[:top_k]
         templates = []
         for label in order:
             template = self.catalogue[int(label)]
@@ -89,52 +84,26 @@ class Classifier:
         return {"templates": templates, "known": bool(probs.max() >= self.threshold)}
 
 
-def load_classifier(run_dir):
-    """Loads the vision model of ``run_dir`` (``dank train vision --run``)."""
-    import keras
-
-    from dank.data.catalogue import Catalogue
-    from dank.models.vision import model as _model  # noqa: F401 - registers custom layers.
-
-    out = component_dir(run_dir, constants.VISION_DIR)
-    info = read_run_info(run_dir)
-    config = info.get("components", {}).get(constants.VISION_DIR, {})
-    try:
-        model = keras.saving.load_model(out / constants.MODEL_FILE, compile=False)
-    except (ValueError, OSError) as e:
-        raise DankError(
-            f"{out / constants.MODEL_FILE} could not be loaded ({e}); retrain with "
-            f"`dank train vision --run {run_dir}`"
-        ) from e
-    image_size = config.get("image_size") or model.inputs[0].shape[1]
-    calibration = read_json(out / constants.CALIBRATION_FILE, what="vision calibration")
-    catalogue = Catalogue.load(Path(run_dir) / constants.CATALOGUE_FILE)
-    return Classifier(model, catalogue, calibration, image_size)
-
-
 def load_array(path, image_size):
-    """Decodes an image file ("-": stdin) safely to uint8 [H, W, 3], shrunk."""
-    import sys
+    """An image file ("-": stdin) as uint8 [H, W, 3], through ``prepare``.
 
-    from dank.core.images import display_name, downscale, read_stream
-
-    name = display_name(path)
-    if path == "-":  # Read up to the upload limit, like ``dank generate -``.
-        path = read_stream(getattr(sys.stdin, "buffer", None), name=name)
-    image = downscale(open_image(path, name=name), image_size * DECODE_SIDE_FACTOR)
-    return np.asarray(image, dtype=np.uint8)
+    It is shrunk to ``MODEL_SIDE_FACTOR`` times the model's side, so a huge
+    photo costs no more than a small one.
+    """
+    return prepare(path, max_side=image_size * MODEL_SIDE_FACTOR).pixels
 
 
-def classify_files(paths, run_dir, top_k=5, batch_size=16, classifier=None):
-    """Classifies image files; yields one dict per path, in order.
+def classify_files(paths, classifier, top_k=5, batch_size=16, second_look=None):
+    """Classifies image files with ``classifier`` (``Run.classifier``); yields
+    one dict per path, in order.
 
     A good file gives ``{"image", "templates": [{"id", "name", "prob",
     "aliases"}, ...], "known"}``; a bad one (missing, corrupt, not an image)
-    gives ``{"image", "error"}`` and the rest carry on.
+    gives ``{"image", "error"}`` and the rest carry on. ``second_look`` (a
+    ``rerank.SecondLook``, off by default) re-orders the top candidates.
     """
     from dank.core.images import display_name
 
-    classifier = classifier or load_classifier(run_dir)
     paths = [str(p) for p in paths]
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
@@ -148,9 +117,12 @@ def classify_files(paths, run_dir, top_k=5, batch_size=16, classifier=None):
         if arrays:
             probs = _predict_padded(classifier, list(arrays.values()))
             for i, row in zip(arrays, probs):
+                order = None
+                if second_look is not None:
+                    order = second_look.order(arrays[i], row, classifier.catalogue)
                 results[i] = {
                     "image": display_name(chunk[i]),
-                    **classifier.describe(row, top_k),
+                    **classifier.describe(row, top_k, order),
                 }
         yield from (results[i] for i in range(len(chunk)))
 

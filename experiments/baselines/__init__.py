@@ -1,0 +1,1 @@
+"""Baselines the models must beat."""

@@ -1,0 +1,1 @@
+"""The benchmark suite (``python -m experiments.benchmarks.run``, ``make bench``)."""

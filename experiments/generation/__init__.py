@@ -1,0 +1,1 @@
+"""Generation experiments: decoders, humour reranking, safety mitigation."""

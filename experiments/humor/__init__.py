@@ -1,0 +1,1 @@
+"""Humour model experiments: training targets and ensembles."""

@@ -1,0 +1,380 @@
+"""Both imgflip-style stand-ins, the second look, and unknown pictures held out.
+
+For one trained run, this renders the old (``clean``) and the new (``wild``)
+stand-in from the test split (``tools/render_eval_memes.py``, 2 memes per
+template, fixed seed) and reports, in one JSON file and a small Markdown
+table:
+
+* top-1/top-5 on both, with and without the second look
+  (``dank.models.vision.rerank``), whose weight is fitted on wild memes
+  rendered from the *val* split, never on the test stand-in;
+* images/s of classification without and with the second look (and their
+  ratio, measured in the same run);
+* the unknown-picture threshold calibrated on set A (known: the val-split
+  wild memes; unknown: half of the out-of-catalogue pictures) and reported on
+  set B (known: the wild test stand-in; unknown: the other half): the
+  false-reject rate on known templates and the false-accept rate on unknown
+  pictures, beside the run's own threshold on set B.
+
+Out-of-catalogue pictures are the templates of ``--shared``'s ``templates/``
+that are not in the run's catalogue (other memes), drawn wild-style, plus
+synthetic photo-like pictures (colour fields and noise). There are no real
+photos offline.
+
+Usage::
+
+    python -m experiments.vision.standins --run runs/default \\
+        --data data/build/starter \\
+        --out experiments/results/vision-standins-starter.json \\
+        [--shared ../shared/data/memes]
+"""
+
+import argparse
+import csv
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dank.core.images import open_image
+from dank.core.io import write_bytes, write_text
+from dank.models.run import Run
+from dank.models.vision import calibrate, rerank
+from dank.models.vision.evaluate import read_labels
+from dank.models.vision.predict import classify_files, load_array
+from experiments.baselines import phash
+from tools import render_eval_memes
+
+WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # Tried on the val set.
+SYNTHETIC_UNKNOWN = 40  # Photo-like pictures per unknown set.
+BATCH = 32
+HASH_SIZE = 8  # pHash side: 64 bits, as experiments.baselines.phash.
+
+
+def unknown_pictures(run, shared, n, seed, out):
+    """Writes ``n`` out-of-catalogue memes and ``SYNTHETIC_UNKNOWN`` synthetic
+    pictures into ``out``; returns ``(A paths, B paths)``, split half and half."""
+    known = {run.catalogue[i].id.lower() for i in range(len(run.catalogue))}
+    known |= {
+        a.lower() for i in range(len(run.catalogue)) for a in run.catalogue[i].aliases
+    }
+    files = sorted(
+        p
+        for p in (Path(shared) / "templates").glob("*.jpg")
+        if p.stem.lower() not in known
+    )
+    rng = random.Random(seed)
+    rng.shuffle(files)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, path in enumerate(files[:n]):
+        try:
+            picture = open_image(path)
+        except Exception:  # noqa: BLE001 - a broken download is just skipped.
+            continue
+        text = rng.choice(render_eval_memes.wild.FILLER)
+        data, _ = render_eval_memes.render_wild(picture, text, "", None, rng)
+        write_bytes(out / f"other-{i:04d}.jpg", data)
+        paths.append(out / f"other-{i:04d}.jpg")
+    for i in range(SYNTHETIC_UNKNOWN * 2):
+        paths.append(_synthetic(out / f"synthetic-{i:04d}.jpg", seed, i))
+    return paths[0::2], paths[1::2]
+
+
+def _synthetic(path, seed, i):
+    import tensorflow as tf
+    from PIL import Image
+
+    from dank.models.vision.augment import synthetic_unknown
+
+    pixels = synthetic_unknown(tf.constant([seed, i], tf.int32), 320).numpy()
+    Image.fromarray(pixels.astype(np.uint8)).save(path, quality=85)
+    return path
+
+
+def probabilities(classifier, paths):
+    """Full probability rows [N, n_templates] and the decoded pictures."""
+    arrays = [load_array(str(p), classifier.image_size) for p in paths]
+    probs = [
+        classifier.predict(arrays[i : i + BATCH])[0]
+        for i in range(0, len(arrays), BATCH)
+    ]
+    return np.concatenate(probs), arrays
+
+
+def _hits(run, order, ids):
+    t = run.catalogue[int(order[0])]
+    top1 = bool({t.id.lower(), *(a.lower() for a in t.aliases)} & ids)
+    top5 = any(
+        {
+            run.catalogue[int(j)].id.lower(),
+            *(a.lower() for a in run.catalogue[int(j)].aliases),
+        }
+        & ids
+        for j in order[:5]
+    )
+    return top1, top5
+
+
+def score_set(run, second_look, folder):
+    """Classifies a rendered set; returns its rows, probabilities and the NCC of
+    each image's top candidates."""
+    rows = read_labels(folder / "labels.csv")
+    probs, arrays = probabilities(
+        run.classifier, [folder / "images" / r[0] for r in rows]
+    )
+    ncc = np.stack(
+        [
+            second_look.scores(
+                a, np.argsort(-p, kind="stable")[: rerank.TOP_K], run.catalogue
+            )
+            for a, p in zip(arrays, probs)
+        ]
+    )
+    return {"rows": rows, "probs": probs, "ncc": ncc}
+
+
+def accuracy(run, scored, weight, effects=None):
+    """Top-1/top-5 with the second look at ``weight`` (0: the classifier alone);
+    with ``effects`` (file -> the wild effects it got) also top-1 per effect."""
+    top1 = top5 = 0
+    per_effect = {}
+    for (file, ids, _), p, ncc in zip(scored["rows"], scored["probs"], scored["ncc"]):
+        ranked = np.argsort(-p, kind="stable")
+        top = ranked[: rerank.TOP_K]
+        combined = np.log(np.maximum(p[top], 1e-12)) + weight * ncc
+        order = np.concatenate(
+            [top[np.argsort(-combined, kind="stable")], ranked[rerank.TOP_K :]]
+        )
+        h1, h5 = _hits(run, order, ids)
+        top1 += h1
+        top5 += h5
+        for effect in (effects or {}).get(file, ()):
+            hits = per_effect.setdefault(effect, [0, 0])
+            hits[0] += h1
+            hits[1] += 1
+    n = len(scored["rows"])
+    result = {"n": n, "top1": top1 / n, "top5": top5 / n}
+    if effects is not None:
+        result["top1_by_effect"] = {
+            e: {"n": m, "top1": h / m} for e, (h, m) in sorted(per_effect.items())
+        }
+    return result
+
+
+def read_effects(folder):
+    """``{file: [effect, ...]}`` of a wild set (``effects.csv``; "none" if it got
+    none)."""
+    with (folder / "effects.csv").open(newline="") as f:
+        return {
+            r["file"]: r["effects"].split(";") if r["effects"] else ["none"]
+            for r in csv.DictReader(f)
+        }
+
+
+def phash_scores(data, folders):
+    """The perceptual-hash baseline (``experiments.baselines.phash``) per set."""
+    catalogue, table = phash.template_hashes(data, HASH_SIZE)
+    return {
+        name: phash.score_csv(
+            folder / "labels.csv", folder / "images", catalogue, table, HASH_SIZE
+        )
+        for name, folder in folders.items()
+    }
+
+
+def images_per_second(run, paths, second_look):
+    """Images/s of ``classify_files`` on ``paths`` (decoding included)."""
+    start = time.perf_counter()
+    for _ in classify_files(paths, run.classifier, second_look=second_look):
+        pass
+    return len(paths) / (time.perf_counter() - start)
+
+
+def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160):
+    run = Run.open(run_dir)
+    data = run.data_build(data)
+    work = Path(tempfile.mkdtemp(prefix="standins-"))
+    sets = {
+        "clean": dict(split="test", style="clean", per_template=per_template),
+        "wild": dict(split="test", style="wild", per_template=per_template),
+        "val-wild": dict(split="val", style="wild", per_template=1),
+    }
+    for name, kwargs in sets.items():
+        render_eval_memes.render_set(data, work / name, seed=seed, **kwargs)
+    unknown_a, unknown_b = unknown_pictures(
+        run, shared, n_unknown, seed, work / "unknown"
+    )
+    second_look = rerank.SecondLook(lambda t: open_image(data / "templates" / t.image))
+    scored = {name: score_set(run, second_look, work / name) for name in sets}
+    fit = {w: accuracy(run, scored["val-wild"], w)["top1"] for w in WEIGHTS}
+    weight = max(WEIGHTS, key=lambda w: (fit[w], -w))
+    second_look.weight = weight
+    effects = {"clean": None, "wild": read_effects(work / "wild")}
+    standins = {
+        name: {
+            "classifier": accuracy(run, scored[name], 0.0, effects[name]),
+            "second_look": accuracy(run, scored[name], weight),
+        }
+        for name in ("clean", "wild")
+    }
+    baseline = phash_scores(data, {n: work / n for n in ("clean", "wild")})
+    for name in ("clean", "wild"):
+        standins[name]["phash"] = baseline[name]
+    wild_paths = [work / "wild" / "images" / r[0] for r in scored["wild"]["rows"]]
+    images_per_second(run, wild_paths[:BATCH], None)  # Traces the model.
+    plain = images_per_second(run, wild_paths, None)
+    looked = images_per_second(run, wild_paths, second_look)
+
+    def max_prob(paths):
+        return probabilities(run.classifier, paths)[0].max(axis=1)
+
+    known_a = scored["val-wild"]["probs"].max(axis=1)
+    known_b = scored["wild"]["probs"].max(axis=1)
+    unk_a, unk_b = max_prob(unknown_a), max_prob(unknown_b)
+    chosen = calibrate.choose_threshold(known_a, unk_a, "set A")["threshold"]
+    run_threshold = run.classifier.threshold
+    results = {
+        "run": str(run_dir),
+        "data": str(data),
+        "n_templates": len(run.catalogue),
+        "image_size": run.classifier.image_size,
+        "per_template": per_template,
+        "seed": seed,
+        "standins": standins,
+        "second_look": {
+            "top_k": rerank.TOP_K,
+            "side": rerank.SIDE,
+            "scales": list(rerank.SCALES),
+            "weight": weight,
+            "val_top1_by_weight": {str(w): fit[w] for w in WEIGHTS},
+            "images_per_s": plain,
+            "images_per_s_second_look": looked,
+            "slowdown": plain / looked,
+        },
+        "unknown": {
+            "note": "set A: val-split wild memes + half of the out-of-catalogue "
+            "pictures; set B: the wild test stand-in + the other half. "
+            "Out-of-catalogue: other memes' templates drawn wild-style and "
+            "synthetic photo-like pictures; no real photos offline.",
+            "n_other_memes": sum(
+                p.name.startswith("other") for p in unknown_a + unknown_b
+            ),
+            "n_synthetic": 2 * SYNTHETIC_UNKNOWN,
+            "calibrated_on_a": {
+                "threshold": chosen,
+                **calibrate.error_rates(chosen, known_b, unk_b),
+            },
+            "run_threshold": {
+                "threshold": run_threshold,
+                **calibrate.error_rates(run_threshold, known_b, unk_b),
+            },
+            "known_rate_clean": float(
+                (scored["clean"]["probs"].max(axis=1) >= run_threshold).mean()
+            ),
+            "known_rate_wild": float((known_b >= run_threshold).mean()),
+        },
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    out = Path(out)
+    write_text(out, json.dumps(results, indent=2) + "\n")
+    write_text(out.with_suffix(".md"), table(results))
+    return results
+
+
+def _pct(x):
+    return f"{100 * x:.1f}%"
+
+
+def table(results):
+    """The results as one Markdown table and two lines of notes."""
+    s, u, look = results["standins"], results["unknown"], results["second_look"]
+
+    def row(name, clean, wild):
+        return f"| {name} | {_pct(clean)} | {_pct(wild)} |"
+
+    fit, run = u["calibrated_on_a"], u["run_threshold"]
+    return "\n".join(
+        [
+            f"Run `{results['run']}`: {results['n_templates']} templates at "
+            f"{results['image_size']} px, {results['per_template']} memes per "
+            "template (test split).",
+            "",
+            "| | old stand-in (clean) | new stand-in (wild) |",
+            "|---|---|---|",
+            *(
+                row(
+                    f"top-{k}",
+                    s["clean"]["classifier"][f"top{k}"],
+                    s["wild"]["classifier"][f"top{k}"],
+                )
+                for k in (1, 5)
+            ),
+            row(
+                "top-1, second look",
+                s["clean"]["second_look"]["top1"],
+                s["wild"]["second_look"]["top1"],
+            ),
+            row(
+                "top-1, perceptual-hash nearest neighbour",
+                s["clean"]["phash"]["top1"],
+                s["wild"]["phash"]["top1"],
+            ),
+            row(
+                "known-rate (run's threshold)",
+                u["known_rate_clean"],
+                u["known_rate_wild"],
+            ),
+            "",
+            "Wild top-1 by effect: "
+            + ", ".join(
+                f"{e} {_pct(v['top1'])} ({v['n']})"
+                for e, v in s["wild"]["classifier"]["top1_by_effect"].items()
+            )
+            + ".",
+            "",
+            f"Images/s: {look['images_per_s']:.1f} without the second look, "
+            f"{look['images_per_s_second_look']:.1f} with it "
+            f"({look['slowdown']:.2f}x slower; weight {look['weight']}, fitted on "
+            "val-split wild memes).",
+            "",
+            "Unknown pictures, threshold chosen on set A and reported on set B: "
+            f"{fit['threshold']:.3f} falsely rejects {_pct(fit['false_reject'])} of "
+            f"known wild memes and falsely accepts {_pct(fit['false_accept'])} of "
+            f"unknown pictures; the run's own {run['threshold']:.3f}: "
+            f"{_pct(run['false_reject'])} and {_pct(run['false_accept'])}.",
+            "",
+        ]
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="a trained run")
+    parser.add_argument("--data", help="its data build (default: the run's)")
+    parser.add_argument("--out", required=True, help="the JSON file to write")
+    parser.add_argument("--shared", default="../shared/data/memes")
+    parser.add_argument("--per-template", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unknown", type=int, default=160, help="other memes")
+    args = parser.parse_args(argv)
+    results = experiment(
+        args.run,
+        args.data,
+        args.out,
+        args.shared,
+        args.per_template,
+        args.seed,
+        args.unknown,
+    )
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
