@@ -37,6 +37,7 @@ from PIL import Image, ImageDraw
 
 from dank.apps.serve.client import Client, multipart
 from dank.apps.serve.loadtest import process_usage
+from dank.decoding.config import DECODERS
 from tools.tiny_run import train_tiny_run
 
 FORMATS = (
@@ -46,7 +47,6 @@ FORMATS = (
     ("GIF", "image/gif"),
     ("BMP", "image/bmp"),
 )
-DECODERS = ("diverse", "sample", "beam", "greedy")
 ODD_REQUESTS = (  # (method, path, body, content type): answered 4xx, never 5xx.
     ("POST", "/api/generate", b"not a form", "text/plain"),
     ("OPTIONS", "/api/generate", None, None),

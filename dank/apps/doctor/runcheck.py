@@ -316,13 +316,16 @@ def sample_captions(
         allowed (the diverse beam hides ``<unk>``, greedy shows what the model
         would say).
     """
-    from dank.cascade.generator import MemeGenerator
-    from dank.decoding.config import DecodeConfig
+    import dataclasses
 
-    diverse = DecodeConfig(
-        method="diverse", beam_size=5, num_return=5, temperature=1.3, max_len=25
+    from dank.cascade.generator import MemeGenerator
+    from dank.decoding.config import PRESETS
+
+    paper = PRESETS["paper"]
+    diverse = paper.returning(paper.beam_size)
+    greedy = dataclasses.replace(
+        PRESETS["greedy"], max_len=paper.max_len, suppress_unk=False
     )
-    greedy = DecodeConfig(method="greedy", max_len=25, suppress_unk=False)
     generator = MemeGenerator(run_dir, diverse)  # Loaded once for both decoders.
     ranked = sorted(generator.catalogue, key=lambda t: -t.n_captions)
     chosen = ranked[:n_templates]

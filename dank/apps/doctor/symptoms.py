@@ -204,12 +204,16 @@ def rambling(samples, fixes):
 def default_fixes(
     run_dir="runs/default",
     template="TEMPLATE",
-    temperature=1.3,
+    temperature=None,
     preset="cpu",
     epochs=6,
 ):
     """The fix commands the symptoms cite, for ``run_dir`` (trained with
     ``preset`` for ``epochs`` epochs; the fix doubles them)."""
+    if temperature is None:  # The paper's diverse beam, what the symptoms decode.
+        from dank.decoding.config import PRESETS
+
+        temperature = PRESETS["paper"].temperature
     template, run_dir = shlex.quote(template), shlex.quote(str(run_dir))
     if preset == "tiny":  # Made for tests: it never trains a usable model.
         train_longer = (
