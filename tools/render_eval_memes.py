@@ -42,6 +42,7 @@ from dank.core.errors import DankError
 from dank.core.images import open_image
 from dank.core.io import write_bytes, write_text
 from dank.core.progress import track
+from dank.core.run import template_image_path
 from dank.data.pipeline import load_captions, load_catalogue
 from dank.models.vision import wild
 from dank.render.meme import render_meme
@@ -168,7 +169,7 @@ def render_set(data_dir, out_dir, per_template=2, split="test", seed=0, style="c
     images.mkdir(parents=True, exist_ok=True)
     templates = list(catalogue)
     picture_of = functools.lru_cache(maxsize=64)(
-        lambda t: open_image(Path(data_dir) / "templates" / t.image)
+        lambda t: open_image(template_image_path(data_dir, t))
     )
     rows, effects = [], []
     for index, template in enumerate(

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from dank.core.images import open_image  # noqa: E402
+from dank.core.run import template_image_path  # noqa: E402
 from dank.data.pipeline import load_catalogue  # noqa: E402
 
 TOP_K = 5
@@ -37,9 +38,11 @@ def hash_bits(image, hash_size):
 def template_hashes(data_dir, hash_size):
     """[n_templates, bits] hashes of the build's template pictures, in label order."""
     catalogue = load_catalogue(data_dir)
-    folder = Path(data_dir) / "templates"
     return catalogue, np.stack(
-        [hash_bits(open_image(folder / t.image), hash_size) for t in catalogue]
+        [
+            hash_bits(open_image(template_image_path(data_dir, t)), hash_size)
+            for t in catalogue
+        ]
     )
 
 

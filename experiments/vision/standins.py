@@ -43,6 +43,7 @@ import numpy as np
 
 from dank.core.images import open_image
 from dank.core.io import write_bytes, write_text
+from dank.core.run import template_image_path
 from dank.models.run import Run
 from dank.models.vision import calibrate, rerank
 from dank.models.vision.evaluate import read_labels
@@ -210,7 +211,7 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
     unknown_a, unknown_b = unknown_pictures(
         run, shared, n_unknown, seed, work / "unknown"
     )
-    second_look = rerank.SecondLook(lambda t: open_image(data / "templates" / t.image))
+    second_look = rerank.SecondLook(lambda t: open_image(template_image_path(data, t)))
     scored = {name: score_set(run, second_look, work / name) for name in sets}
     fit = {w: accuracy(run, scored["val-wild"], w)["top1"] for w in WEIGHTS}
     weight = max(WEIGHTS, key=lambda w: (fit[w], -w))

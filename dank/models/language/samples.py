@@ -60,15 +60,15 @@ def template_pictures(run_dir, templates, side=MEME_SIDE):
     are a view of training, not a reason to stop it.
     """
     from dank.core.images import template_picture
-    from dank.core.run import read_run_info
+    from dank.core.run import read_run_info, template_image_path
 
-    # ``dank.models.run.Run`` sits above this module; the build's pictures are
-    # in its templates/ folder (``Run.template_image_path``).
+    # ``dank.models.run.Run`` sits above this module; the layout below it says
+    # where the build's pictures are.
     data = Path(read_run_info(run_dir).get("data", ""))
     pictures = {}
     for template in templates:
         try:
-            path = data / "templates" / template.image
+            path = template_image_path(data, template)
             pictures[template.label] = template_picture(path, template, side).image
         except DankError as e:
             log.warning("no sample meme for %s: %s", template.name, e)
