@@ -168,9 +168,14 @@ def render_set(data_dir, out_dir, per_template=2, split="test", seed=0, style="c
     images = Path(out_dir) / "images"
     images.mkdir(parents=True, exist_ok=True)
     templates = list(catalogue)
-    picture_of = functools.lru_cache(maxsize=64)(
-        lambda t: open_image(template_image_path(data_dir, t))
+    # Keyed by label: a template with memegen text boxes (lists) is unhashable.
+    picture_by_label = functools.lru_cache(maxsize=64)(
+        lambda label: open_image(template_image_path(data_dir, catalogue[label]))
     )
+
+    def picture_of(template):
+        return picture_by_label(template.label)
+
     rows, effects = [], []
     for index, template in enumerate(
         track(templates, "rendering memes", total=len(templates))

@@ -73,3 +73,20 @@ def machine_info(with_tf=True):
             xla_auto_jit=bool(tf.config.optimizer.get_jit()),
         )
     return info
+
+
+def fast_bf16():
+    """Whether this machine multiplies bfloat16 matrices natively: an x86 CPU
+    with AVX512_BF16 or AMX, or a GPU of compute capability 8.0 (Ampere) or
+    later. Elsewhere TensorFlow emulates bfloat16 and it is slower than float32."""
+    if {"avx512_bf16", "amx_bf16"} & cpu_flags(read_cpuinfo()):
+        return True
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get(
+            "compute_capability", (0, 0)
+        )
+        if tuple(capability) >= (8, 0):
+            return True
+    return False

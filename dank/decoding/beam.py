@@ -156,12 +156,12 @@ def beam_decode(step_fn, initial_state, config, batch_size):
     """
     k = config.beam_size
 
+    # The K best non-end tokens of each beam; </s> is never banned.
+    banned = [*common.banned_ids(config.suppress_unk), constants.END_ID]
+
     def expand(logprobs, step):
-        masked = common.mask_banned(logprobs, config.suppress_unk)
-        end_lp = masked[:, :, constants.END_ID]
-        is_end = tf.range(logprobs.shape[-1]) == constants.END_ID
-        no_end = tf.where(is_end, common.NEG_INF, masked)
-        values, ids = top_k_tokens(no_end, k)
+        end_lp = logprobs[:, :, constants.END_ID]
+        values, ids = common.top_k_masked(logprobs, k, banned)
         tokens = tf.concat(
             [ids, tf.fill(tf.shape(ids[:, :, :1]), constants.END_ID)], axis=-1
         )

@@ -20,7 +20,7 @@ def adjusted_log_probs(logprobs, top_words, temperature):
     """The paper's per-step distribution over each beam's top words.
 
     Args:
-        logprobs: float32 [..., V], banned tokens (<unk>, PAD, <s>) already -inf.
+        logprobs: float32 [..., V]; <unk>, PAD and <s> get probability 0 here.
         top_words: how many of the most likely words to keep.
         temperature: T in p**(1/T).
 
@@ -29,7 +29,10 @@ def adjusted_log_probs(logprobs, top_words, temperature):
         q sums to 1 over the W words.
     """
     width = min(top_words, logprobs.shape[-1])
-    values, ids = top_k_tokens(logprobs, width)
+    # The paper always zeroes <unk>, whatever config.suppress_unk says.
+    values, ids = common.top_k_masked(
+        logprobs, width, common.banned_ids(suppress_unk=True)
+    )
     scaled = values / temperature
     return scaled - tf.reduce_logsumexp(scaled, axis=-1, keepdims=True), ids
 
@@ -40,9 +43,7 @@ def diverse_decode(step_fn, initial_state, config, seed, batch_size):
     seed = common.as_seed(seed)
 
     def expand(logprobs, step):
-        # The paper always zeroes <unk>, whatever config.suppress_unk says.
-        masked = common.mask_banned(logprobs, suppress_unk=True)
-        log_q, ids = adjusted_log_probs(masked, config.top_words, config.temperature)
+        log_q, ids = adjusted_log_probs(logprobs, config.top_words, config.temperature)
         noise = common.gumbel_noise(tf.shape(log_q), seed, step)
         # Words with q = 0 stay at -inf and are drawn last, never over real ones.
         _, pick = top_k_tokens(log_q + noise, min(k, log_q.shape[-1]))

@@ -14,6 +14,10 @@ only the shapes matter for speed. Each mode runs the same beam search
   to show how much of the time is the model and how much the search (full
   mode only).
 
+``--logits-dtype bfloat16`` multiplies the vocabulary projection's operands
+in bfloat16 (``dank.models.language.models.project``, the caption model's
+``logits_dtype``); the FLOPs counted and the ceiling stay fp32's.
+
 FLOPs per row and step: the LSTM's 2 * 4u * (e + u) plus the vocabulary
 projection's 2 * u * V; a batch runs B * K rows for every step it takes. Figures
 are captions/s (median, min, max over repeats after warm-up); ratios are each
@@ -35,13 +39,15 @@ import numpy as np  # noqa: E402
 UNITS, EMBED, VOCAB = 512, 300, common.VOCAB["paper"]
 
 
-def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0):
-    """A random LSTM caption step at the given size (uniform +-0.08, as the paper)."""
+def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0, logits_dtype="float32"):
+    """A random LSTM caption step at the given size (uniform +-0.08, as the
+    paper), its vocabulary projection's operands in ``logits_dtype``."""
     import keras
     import tensorflow as tf
     from keras import ops
 
     from dank.core import constants
+    from dank.models.language.models import project
 
     rng = np.random.default_rng(seed)
 
@@ -69,7 +75,7 @@ def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0):
             g
         )
         h = keras.activations.sigmoid(o) * ops.tanh(c)
-        return ops.matmul(h, wp) + bp, (h, c)
+        return project(h, wp, bp, logits_dtype), (h, c)
 
     return step_fn
 
@@ -137,13 +143,17 @@ def main(argv=None):
         help="decoder to time (default %(default)s)",
     )
     parser.add_argument("--batches", default=None, help="default 32 quick, 1,32 full")
+    common.add_logits_dtype(parser)
     args = parser.parse_args(argv)
 
     from dank.decoding import DecodeConfig
+    from dank.models.language.models import resolve_logits_dtype
+
+    args.logits_dtype = resolve_logits_dtype(args.logits_dtype)
 
     config = DecodeConfig(method=args.method, beam_size=5, max_len=25)
     ceiling = common.ceilings(args)
-    step_fn = make_step_fn()
+    step_fn = make_step_fn(logits_dtype=args.logits_dtype)
     reps, python_reps = (2, 1) if args.quick else (5, 3)
     batches = [
         int(b) for b in (args.batches or ("32" if args.quick else "1,32")).split(",")
@@ -158,6 +168,7 @@ def main(argv=None):
             "units": UNITS,
             "embed": EMBED,
             "vocab": VOCAB,
+            "logits_dtype": args.logits_dtype,
             "batches": batches,
             "repeats": reps,
             "python_repeats": python_reps,

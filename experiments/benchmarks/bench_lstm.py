@@ -11,6 +11,11 @@ the machine's noise) and reports:
   unpinned numpy's; issue 10's target: >= 0.7). Training FLOPs per token are
   3x the forward matmuls (forward + two backward).
 
+``--logits-dtype bfloat16`` runs the vocabulary projection's matmul on
+bfloat16 operands in the custom model (the built-in one's head is the same
+layer), as ``LanguageConfig.logits_dtype`` does; FLOPs and the ceiling stay
+fp32's.
+
 Sizes come from the language presets (``--preset cpu``: the starter set's
 vocabulary, ``paper``: the paper's LSTM 512 / embeddings 300 / 38,821 words).
 
@@ -27,6 +32,18 @@ import numpy as np  # noqa: E402
 
 from dank.models.language.config import get_preset  # noqa: E402
 from dank.models.language.lstm import ConditionedLSTM  # noqa: E402
+from dank.models.language.models import project, resolve_logits_dtype  # noqa: E402
+
+
+class Projection(keras.layers.Dense):
+    """``Dense`` whose matmul runs like the caption model's (``project``)."""
+
+    def __init__(self, units, logits_dtype="float32", **kwargs):
+        super().__init__(units, **kwargs)
+        self.logits_dtype = logits_dtype
+
+    def call(self, inputs):
+        return project(inputs, self.kernel, self.bias, self.logits_dtype)
 
 
 def build(kind, args, head=True):
@@ -38,7 +55,7 @@ def build(kind, args, head=True):
     else:
         x = keras.layers.LSTM(args.units, return_sequences=True, unroll=args.unroll)(x)
     if head:
-        x = keras.layers.Dense(args.vocab)(x)
+        x = Projection(args.vocab, args.logits_dtype)(x)
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     else:
         loss = "mse"
@@ -77,7 +94,9 @@ def main(argv=None):
         "--unroll", action="store_true", help="unroll the LSTMs over time"
     )
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
+    common.add_logits_dtype(parser)
     args = parser.parse_args(argv)
+    args.logits_dtype = resolve_logits_dtype(args.logits_dtype)
     config = get_preset(args.preset)
     args.embedding, args.units = config.embedding_dim, config.units
     args.vocab = common.VOCAB[args.preset]
@@ -102,6 +121,7 @@ def main(argv=None):
             "rounds",
             "unroll",
             "jit",
+            "logits_dtype",
         )
     }
     result = common.make_result("lstm", args, params)

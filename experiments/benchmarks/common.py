@@ -283,6 +283,19 @@ def make_parser(doc, needs_run=False):
     return add_common_args(parser, needs_run)
 
 
+def add_logits_dtype(parser):
+    """``--logits-dtype``: operand type of the vocabulary projection's matmul."""
+    parser.add_argument(
+        "--logits-dtype",
+        default="float32",
+        choices=("float32", "bfloat16", "auto"),
+        help="the vocabulary projection's matmul operands (LanguageConfig."
+        "logits_dtype; auto: bfloat16 where the CPU has AVX512_BF16 or AMX;"
+        " default %(default)s)",
+    )
+    return parser
+
+
 def make_result(name, args, params=None):
     """An empty result for benchmark ``name``, to fill in and ``emit``."""
     return {

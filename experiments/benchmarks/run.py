@@ -61,9 +61,28 @@ class Bench:
 
 
 SUITE = (
-    Bench("lstm", "bench_lstm.py", ("--preset", "cpu")),
-    Bench("lstm_paper", "bench_lstm.py", ("--preset", "paper"), quick=False),
+    # The cpu preset trains with logits_dtype "auto", so its bench does too.
+    Bench("lstm", "bench_lstm.py", ("--preset", "cpu", "--logits-dtype", "auto")),
+    # Issue 23's size: the paper's model at batch 64 x 20 tokens.
+    Bench(
+        "lstm_paper",
+        "bench_lstm.py",
+        ("--preset", "paper", "--batch", "64", "--length", "20"),
+        quick=False,
+    ),
+    Bench(
+        "lstm_paper_bf16",
+        "bench_lstm.py",
+        ("--preset", "paper", "--batch", "64", "--length", "20")
+        + ("--logits-dtype", "bfloat16"),
+        quick=False,
+    ),
     Bench("decoding", "bench_decoding.py", ("--method", "beam")),
+    Bench(
+        "decoding_bf16",
+        "bench_decoding.py",
+        ("--method", "beam", "--logits-dtype", "bfloat16"),
+    ),
     Bench("vision", "bench_vision.py", ("--preset", "cpu"), needs_data=True),
     Bench(
         "vision_paper",

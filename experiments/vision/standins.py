@@ -5,11 +5,12 @@ stand-in from the test split (``tools/render_eval_memes.py``, 2 memes per
 template, fixed seed) and reports, in one JSON file and a small Markdown
 table:
 
-* top-1/top-5 on both, with and without the second look
+* top-1/top-5 on both: the classifier alone, with the test-time views
+  (``dank.models.vision.views``), and with the second look
   (``dank.models.vision.rerank``), whose weight is fitted on wild memes
   rendered from the *val* split, never on the test stand-in;
-* images/s of classification without and with the second look (and their
-  ratio, measured in the same run);
+* images/s of classification alone, with the views and with the second look
+  (and their ratios, measured in the same run);
 * the unknown-picture threshold calibrated on set A (known: the val-split
   wild memes; unknown: half of the out-of-catalogue pictures) and reported on
   set B (known: the wild test stand-in; unknown: the other half): the
@@ -45,16 +46,22 @@ from dank.core.images import open_image
 from dank.core.io import write_bytes, write_text
 from dank.core.run import template_image_path
 from dank.models.run import Run
-from dank.models.vision import calibrate, rerank
+from dank.models.vision import calibrate, rerank, views
 from dank.models.vision.evaluate import read_labels
-from dank.models.vision.predict import classify_files, load_array
+from dank.models.vision.predict import classify_files, load_array, multi_view
 from experiments.baselines import phash
 from tools import render_eval_memes
 
 WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # Tried on the val set.
 SYNTHETIC_UNKNOWN = 40  # Photo-like pictures per unknown set.
 BATCH = 32
+RATE_IMAGES = 512  # Wild memes timed for images/s (the first ones).
 HASH_SIZE = 8  # pHash side: 64 bits, as experiments.baselines.phash.
+# Wild memes whose effects are all among these are "light": what a meme made on
+# a site and shared on looks like (stamped, re-compressed, cropped, another
+# font). The others also carry a border, a screenshot frame, a second picture
+# or a box over the subject.
+LIGHT = {"none", "watermark", "other-mark", "recompressed", "restyled", "crop"}
 
 
 def unknown_pictures(run, shared, n, seed, out):
@@ -123,11 +130,18 @@ def _hits(run, order, ids):
 
 
 def score_set(run, second_look, folder):
-    """Classifies a rendered set; returns its rows, probabilities and the NCC of
-    each image's top candidates."""
+    """Classifies a rendered set; returns its rows, probabilities (of the
+    whole pictures, and over the test-time views) and the NCC of each image's
+    top candidates."""
     rows = read_labels(folder / "labels.csv")
     probs, arrays = probabilities(
         run.classifier, [folder / "images" / r[0] for r in rows]
+    )
+    viewed = np.concatenate(
+        [
+            multi_view(run.classifier, arrays[i : i + BATCH], probs[i : i + BATCH])
+            for i in range(0, len(arrays), BATCH)
+        ]
     )
     ncc = np.stack(
         [
@@ -137,15 +151,17 @@ def score_set(run, second_look, folder):
             for a, p in zip(arrays, probs)
         ]
     )
-    return {"rows": rows, "probs": probs, "ncc": ncc}
+    return {"rows": rows, "probs": probs, "views": viewed, "ncc": ncc}
 
 
-def accuracy(run, scored, weight, effects=None):
-    """Top-1/top-5 with the second look at ``weight`` (0: the classifier alone);
-    with ``effects`` (file -> the wild effects it got) also top-1 per effect."""
+def accuracy(run, scored, weight, effects=None, key="probs"):
+    """Top-1/top-5 with the second look at ``weight`` (0: the classifier alone)
+    or, with ``key="views"``, of the test-time views (weight 0 only); with
+    ``effects`` (file -> the wild effects it got) also top-1 per effect and
+    over the ``LIGHT`` and the other ("heavy") memes."""
     top1 = top5 = 0
-    per_effect = {}
-    for (file, ids, _), p, ncc in zip(scored["rows"], scored["probs"], scored["ncc"]):
+    per_effect, per_group = {}, {}
+    for (file, ids, _), p, ncc in zip(scored["rows"], scored[key], scored["ncc"]):
         ranked = np.argsort(-p, kind="stable")
         top = ranked[: rerank.TOP_K]
         combined = np.log(np.maximum(p[top], 1e-12)) + weight * ncc
@@ -155,16 +171,20 @@ def accuracy(run, scored, weight, effects=None):
         h1, h5 = _hits(run, order, ids)
         top1 += h1
         top5 += h5
-        for effect in (effects or {}).get(file, ()):
-            hits = per_effect.setdefault(effect, [0, 0])
-            hits[0] += h1
-            hits[1] += 1
+        got = (effects or {}).get(file, ())
+        groups = ["light" if set(got) <= LIGHT else "heavy"] if got else []
+        for table, keys in ((per_effect, got), (per_group, groups)):
+            for key in keys:
+                hits = table.setdefault(key, [0, 0])
+                hits[0] += h1
+                hits[1] += 1
     n = len(scored["rows"])
     result = {"n": n, "top1": top1 / n, "top5": top5 / n}
     if effects is not None:
-        result["top1_by_effect"] = {
-            e: {"n": m, "top1": h / m} for e, (h, m) in sorted(per_effect.items())
-        }
+        for name, table in (("effect", per_effect), ("group", per_group)):
+            result[f"top1_by_{name}"] = {
+                e: {"n": m, "top1": h / m} for e, (h, m) in sorted(table.items())
+            }
     return result
 
 
@@ -189,10 +209,12 @@ def phash_scores(data, folders):
     }
 
 
-def images_per_second(run, paths, second_look):
+def images_per_second(run, paths, second_look, views=False):
     """Images/s of ``classify_files`` on ``paths`` (decoding included)."""
     start = time.perf_counter()
-    for _ in classify_files(paths, run.classifier, second_look=second_look):
+    for _ in classify_files(
+        paths, run.classifier, second_look=second_look, views=views
+    ):
         pass
     return len(paths) / (time.perf_counter() - start)
 
@@ -220,6 +242,7 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
     standins = {
         name: {
             "classifier": accuracy(run, scored[name], 0.0, effects[name]),
+            "views": accuracy(run, scored[name], 0.0, effects[name], key="views"),
             "second_look": accuracy(run, scored[name], weight),
         }
         for name in ("clean", "wild")
@@ -228,8 +251,11 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
     for name in ("clean", "wild"):
         standins[name]["phash"] = baseline[name]
     wild_paths = [work / "wild" / "images" / r[0] for r in scored["wild"]["rows"]]
+    wild_paths = wild_paths[:RATE_IMAGES]
     images_per_second(run, wild_paths[:BATCH], None)  # Traces the model.
     plain = images_per_second(run, wild_paths, None)
+    images_per_second(run, wild_paths[:BATCH], None, views=True)  # Traces.
+    viewed = images_per_second(run, wild_paths, None, views=True)
     looked = images_per_second(run, wild_paths, second_look)
 
     def max_prob(paths):
@@ -248,6 +274,11 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
         "per_template": per_template,
         "seed": seed,
         "standins": standins,
+        "views": {
+            "names": ["whole", *views.NAMES],
+            "images_per_s": viewed,
+            "slowdown": plain / viewed,
+        },
         "second_look": {
             "top_k": rerank.TOP_K,
             "side": rerank.SIDE,
@@ -292,6 +323,16 @@ def _pct(x):
     return f"{100 * x:.1f}%"
 
 
+def _groups(scores):
+    """'light / heavy' top-1 with counts, e.g. '95.0% (120) / 60.0% (80)'."""
+    groups = scores["top1_by_group"]
+    return " / ".join(
+        f"{_pct(groups[g]['top1'])} ({groups[g]['n']})"
+        for g in ("light", "heavy")
+        if g in groups
+    )
+
+
 def table(results):
     """The results as one Markdown table and two lines of notes."""
     s, u, look = results["standins"], results["unknown"], results["second_look"]
@@ -317,6 +358,11 @@ def table(results):
                 for k in (1, 5)
             ),
             row(
+                "top-1, test-time views",
+                s["clean"]["views"]["top1"],
+                s["wild"]["views"]["top1"],
+            ),
+            row(
                 "top-1, second look",
                 s["clean"]["second_look"]["top1"],
                 s["wild"]["second_look"]["top1"],
@@ -339,8 +385,22 @@ def table(results):
             )
             + ".",
             "",
-            f"Images/s: {look['images_per_s']:.1f} without the second look, "
-            f"{look['images_per_s_second_look']:.1f} with it "
+            "Wild top-1 on light / heavy memes (light: only "
+            + ", ".join(sorted(LIGHT - {"none"}))
+            + f"): classifier {_groups(s['wild']['classifier'])}, "
+            f"with the views {_groups(s['wild']['views'])}.",
+            "",
+            "Wild top-1 by effect, with the views: "
+            + ", ".join(
+                f"{e} {_pct(v['top1'])}"
+                for e, v in s["wild"]["views"]["top1_by_effect"].items()
+            )
+            + ".",
+            "",
+            f"Images/s: {look['images_per_s']:.1f} alone, "
+            f"{results['views']['images_per_s']:.1f} with the views "
+            f"({results['views']['slowdown']:.2f}x slower), "
+            f"{look['images_per_s_second_look']:.1f} with the second look "
             f"({look['slowdown']:.2f}x slower; weight {look['weight']}, fitted on "
             "val-split wild memes).",
             "",

@@ -271,7 +271,7 @@ def test_markdown_lists_targets_regressions_and_figures():
         },
     }
     text = summary.markdown(results)
-    assert "| caption training, cpu size, of ceiling | 0.400 | 0.7 | **no** |" in text
+    assert "| caption training, cpu size, of ceiling | 0.400 | 0.75 | **no** |" in text
     assert "**lstm.x**: 1.000 -> 0.500 (-50%)" in text
     assert "| t | 2.000 | 1.000 | 3.000 | tokens/s | 3 |" in text
     assert "Skipped: no trained run" in text and "**timeout**" in text
@@ -291,4 +291,11 @@ def test_run_py_lists_the_suite():
         check=True,
     ).stdout
     names = [line.split()[0] for line in out.splitlines()]
-    assert names[:3] == ["lstm", "lstm_paper", "decoding"] and "spiders" in names
+    assert names[:5] == [
+        "lstm",
+        "lstm_paper",
+        "lstm_paper_bf16",
+        "decoding",
+        "decoding_bf16",
+    ]
+    assert "spiders" in names

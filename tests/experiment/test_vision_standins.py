@@ -24,4 +24,10 @@ def test_standins_report_both_sets_effects_baseline_and_unknowns(
     assert 0.0 <= unknown["false_reject"] <= 1.0
     assert 0.0 <= unknown["false_accept"] <= 1.0
     table = out.with_suffix(".md").read_text()
-    assert "perceptual-hash" in table and "by effect" in table
+    assert "perceptual-hash" in table and "by effect" in table and "views" in table
+    wild = results["standins"]["wild"]
+    for how in ("classifier", "views"):
+        groups = wild[how]["top1_by_group"]
+        assert sum(g["n"] for g in groups.values()) == wild[how]["n"]
+        assert 0.0 <= wild[how]["top1"] <= 1.0
+    assert results["views"]["images_per_s"] > 0

@@ -8,6 +8,8 @@ import pytest
 from dank.apps.export import source
 from dank.core import constants
 from dank.core.errors import DankError
+from dank.models.language import models
+from dank.models.run import Run
 
 
 def _partial_run(root, files):
@@ -144,3 +146,14 @@ def test_export_decoders_read_the_presets(tmp_path, capsys):
     argv = ["export", "--run", str(run), "--format", "onnx", "--out", str(tmp_path)]
     assert main([*argv, "--decoder", "nucleus"]) == 2
     assert "cannot be exported to ONNX" in capsys.readouterr().err
+
+
+def test_exports_trace_float32_logits_whatever_the_run_trained_with(
+    tiny_run, monkeypatch
+):
+    """A run trained with logits_dtype "auto" gets bfloat16 logits on a CPU
+    with AVX512_BF16; its exports must not carry bfloat16 (ONNX Runtime, CPUs
+    without it)."""
+    monkeypatch.setattr(models, "resolve_logits_dtype", lambda name: "bfloat16")
+    assert Run.open(tiny_run).captioner().logits_dtype == "bfloat16"
+    assert source.load_run(tiny_run).captioner.logits_dtype == "float32"

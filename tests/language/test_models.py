@@ -146,3 +146,41 @@ def test_config_validation():
         PRESETS["tiny"].replace(variant="gpt")
     assert PRESETS["paper"].learning_rate == 2.0 and PRESETS["paper"].units == 512
     assert PRESETS["paper"].embedding_dim == 300 and PRESETS["paper"].batch_size == 32
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_bfloat16_logits_stay_close_and_train(tied):
+    """logits_dtype="bfloat16" rounds the projection once: float32 logits within
+    bfloat16's precision of the float32 model's, save/load keeps the setting,
+    and gradients reach every weight, the word embedding included."""
+    exact = _model("template", tie_embeddings=tied)
+    model = _model("template", tie_embeddings=tied, logits_dtype="bfloat16")
+    model.set_weights(exact.get_weights())
+    assert model.logits_dtype == "bfloat16" and exact.logits_dtype == "float32"
+    logits = model(INPUTS)
+    assert logits.dtype == "float32"
+    reference = np.asarray(exact(INPUTS))
+    scale = np.abs(reference).max()
+    np.testing.assert_allclose(np.asarray(logits), reference, atol=scale / 64)
+    assert not np.array_equal(np.asarray(logits), reference)  # Really bf16.
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(INPUTS) ** 2)
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert all(g is not None and g.dtype == tf.float32 for g in grads)
+    assert all(v.dtype == "float32" for v in model.trainable_variables)
+
+
+def test_logits_dtype_auto_follows_the_machine(monkeypatch):
+    from dank.core import machine
+    from dank.models.language import models
+
+    for flags, expected in (("avx2 avx512_bf16", "bfloat16"), ("avx2", "float32")):
+        monkeypatch.setattr(machine, "read_cpuinfo", lambda f=flags: f"flags : {f}\n")
+        monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
+        assert models.resolve_logits_dtype("auto") == expected
+        assert _model("template", logits_dtype="auto").logits_dtype == expected
+    assert models.resolve_logits_dtype("float32") == "float32"
+    with pytest.raises(ValueError, match="logits_dtype"):
+        PRESETS["tiny"].replace(logits_dtype="float16")
+    assert PRESETS["cpu"].logits_dtype == PRESETS["full"].logits_dtype == "auto"
+    assert PRESETS["paper"].logits_dtype == "float32"  # As the paper trained.

@@ -106,3 +106,24 @@ def test_wild_style_is_deterministic_and_shows_every_effect(tiny_data, tmp_path)
 def test_unknown_style_fails_clearly(tiny_data, tmp_path):
     with pytest.raises(DankError, match="unknown style"):
         render_eval_memes.render_set(tiny_data, tmp_path, style="grungy")
+
+
+BOXES = [  # memegen's text boxes, as the full build's catalogue holds them.
+    {"style": "upper", "color": "white", "font": "thick", "anchor_x": 0.0}
+    | {"anchor_y": y, "angle": 0.0, "scale_x": 1.0, "scale_y": 0.2}
+    | {"align": "center", "start": 0.0, "stop": 1.0}
+    for y in (0.0, 0.8)
+]
+
+
+@pytest.mark.parametrize("style", ["clean", "wild"])
+def test_templates_with_text_boxes_render(tiny_data, tmp_path, monkeypatch, style):
+    """Boxes are lists of dicts, so such a template is unhashable: the picture
+    cache must not key on it (the full build crashed here)."""
+    import dataclasses
+
+    catalogue = load_catalogue(tiny_data)
+    boxed = type(catalogue)([dataclasses.replace(t, boxes=BOXES) for t in catalogue])
+    monkeypatch.setattr(render_eval_memes, "load_catalogue", lambda data: boxed)
+    n = render_eval_memes.render_set(tiny_data, tmp_path, per_template=1, style=style)
+    assert n == len(catalogue) == len(read_labels(tmp_path / "labels.csv"))

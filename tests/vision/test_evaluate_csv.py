@@ -15,7 +15,7 @@ ROWS = [
 ]
 
 
-def _fake_classify(paths, classifier, top_k=5, second_look=None):
+def _fake_classify(paths, classifier, top_k=5, second_look=None, views=False):
     """Stands in for ``predict.classify_files``: always says Success Kid."""
     for path in paths:
         if path.read_bytes() == b"corrupt":

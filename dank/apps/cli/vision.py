@@ -68,12 +68,7 @@ def register(commands):
     classify.add_argument(
         "--top-k", type=int, default=5, help="templates listed per image (default 5)"
     )
-    classify.add_argument(
-        "--second-look",
-        action="store_true",
-        help="re-rank the top 5 by matching template pictures at a higher "
-        "resolution (slower; off by default)",
-    )
+    _add_look_options(classify)
     classify.set_defaults(func=_classify)
 
     evaluate = commands.group("evaluate").add_parser(
@@ -91,13 +86,24 @@ def register(commands):
     evaluate.add_argument(
         "--images", required=True, metavar="DIR", help="folder of the files FILE names"
     )
-    evaluate.add_argument(
+    _add_look_options(evaluate)
+    evaluate.set_defaults(func=_evaluate)
+
+
+def _add_look_options(parser):
+    parser.add_argument(
+        "--views",
+        action="store_true",
+        help="rank by the mean over five views of each picture: whole, borders "
+        "trimmed, top and bottom two thirds, centre (5x the model's work; off "
+        "by default)",
+    )
+    parser.add_argument(
         "--second-look",
         action="store_true",
         help="re-rank the top 5 by matching template pictures at a higher "
         "resolution (slower; off by default)",
     )
-    evaluate.set_defaults(func=_evaluate)
 
 
 def _train(args):
@@ -146,6 +152,7 @@ def _classify(args):
         run.classifier,
         top_k=args.top_k,
         second_look=_second_look(run, args),
+        views=args.views,
     ):
         failed += "error" in result
         print(json.dumps(result, ensure_ascii=False), flush=True)
@@ -163,7 +170,7 @@ def _evaluate(args):
 
     run = Run.open(args.run)
     scores = evaluate_templates(
-        run.classifier, args.csv, args.images, _second_look(run, args)
+        run.classifier, args.csv, args.images, _second_look(run, args), args.views
     )
     print(json.dumps(scores, indent=2))
     return 0

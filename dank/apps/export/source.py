@@ -51,9 +51,13 @@ def load_run(run_dir):
     """Checks ``run_dir`` and loads its models; raises ``DankError`` on a gap."""
     run = check_run(run_dir)
     classifier = run.classifier
+    captioner = run.captioner()
+    # Exports run anywhere (ONNX Runtime, CPUs without AVX512_BF16), so the
+    # vocabulary projection is traced in float32 whatever the run trained with.
+    captioner.logits_dtype = "float32"
     return RunParts(
         classifier.model,
-        run.captioner(),
+        captioner,
         list(run.vocab.tokens),
         run.catalogue,
         classifier.threshold,

@@ -37,6 +37,7 @@ import numpy as np
 from keras import ops
 
 from dank.core.constants import PAD_ID
+from dank.core.machine import fast_bf16
 from dank.models.language.config import LanguageConfig
 from dank.models.language.lstm import ConditionedLSTM
 
@@ -67,6 +68,7 @@ class CaptionModel(keras.Model):
         if self.variant in LABEL_VARIANTS and label_tokens is None:
             raise ValueError(f"variant {self.variant!r} needs label_tokens")
         self.label_tokens = _pad_labels(label_tokens, config.max_label_words)
+        self.logits_dtype = resolve_logits_dtype(config.logits_dtype)
         c = config
         init = self._initializer
         self.word_embedding = keras.layers.Embedding(
@@ -235,11 +237,15 @@ class CaptionModel(keras.Model):
     # -- forward passes ------------------------------------------------------
 
     def logits(self, h):
-        """Vocabulary logits ``[..., V]`` of decoder outputs ``h [..., units]``."""
-        if not self.config.tie_embeddings:
-            return self.projection(h)
-        table = ops.transpose(self.word_embedding.embeddings)
-        return ops.matmul(self.output_embedding(h), table) + self.output_bias
+        """Vocabulary logits ``[..., V]`` (float32) of decoder outputs
+        ``h [..., units]``; the matmul's operands are ``logits_dtype``."""
+        if self.config.tie_embeddings:
+            h = self.output_embedding(h)
+            kernel = ops.transpose(self.word_embedding.embeddings)
+            bias = self.output_bias
+        else:
+            kernel, bias = self.projection.kernel, self.projection.bias
+        return project(h, kernel, bias, self.logits_dtype)
 
     def call(self, inputs, training=False):
         """Teacher-forced logits ``[B, T, V]`` for ``{"tokens", "label"}``."""
@@ -277,6 +283,24 @@ class CaptionModel(keras.Model):
             if self.label_tokens is None
             else self.label_tokens.tolist(),
         }
+
+
+def project(h, kernel, bias, dtype="float32"):
+    """``h @ kernel + bias`` as float32, the matmul's operands cast to ``dtype``.
+
+    With bfloat16 the product is rounded to bfloat16 once (8 bits of
+    mantissa) before it returns to float32; the weights, their gradients'
+    accumulation in the optimizer and the softmax stay float32."""
+    if dtype != "float32":
+        h, kernel = ops.cast(h, dtype), ops.cast(kernel, dtype)
+    return ops.cast(ops.matmul(h, kernel), "float32") + bias
+
+
+def resolve_logits_dtype(name):
+    """``LanguageConfig.logits_dtype`` made concrete on this machine."""
+    if name == "auto":
+        return "bfloat16" if fast_bf16() else "float32"
+    return name
 
 
 def _pad_labels(label_tokens, width):

@@ -120,7 +120,7 @@ PRESETS = {
     ),
 }
 
-# Every merged template of the full catalogue (3,181) on a 2-core CPU in about
+# Every merged template of the full catalogue (3,052) on a 2-core CPU in about
 # 45 minutes (39 of them training at 52 images/s): the `cpu` preset at 64 px
 # (ResNet50 trains about twice as fast as at 96 px), with bigger batches and
 # more steps. It is meant to start from the starter model's backbone (`make

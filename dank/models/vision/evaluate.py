@@ -97,10 +97,10 @@ def bad_rows_report(bad):
     }
 
 
-def evaluate_templates(classifier, csv_path, images_dir, second_look=None):
+def evaluate_templates(classifier, csv_path, images_dir, second_look=None, views=False):
     """Classifies every listed image with ``classifier`` (``Run.classifier``)
-    and scores it; ``second_look`` (a ``rerank.SecondLook``) re-orders the
-    top candidates.
+    and scores it; ``views`` and ``second_look`` (a ``rerank.SecondLook``)
+    re-order the candidates as in ``predict.classify_files``.
 
     Returns:
         ``{"n", "top1", "top5", "scored", "top1_scored", "top5_scored",
@@ -118,7 +118,9 @@ def evaluate_templates(classifier, csv_path, images_dir, second_look=None):
     per = defaultdict(lambda: {"n": 0, "top1": 0, "top5": 0})
     errors, known, n, hits1, hits5 = [], 0, 0, 0, 0
     results = track(
-        classify_files(paths, classifier, top_k=TOP_K, second_look=second_look),
+        classify_files(
+            paths, classifier, top_k=TOP_K, second_look=second_look, views=views
+        ),
         "templates",
         total=len(paths),
         unit="images",

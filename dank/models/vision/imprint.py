@@ -6,7 +6,7 @@ then that template's embedding, centred on the mean of all templates and scaled
 to unit length, so a new picture's logits are its scaled cosine similarity to
 each template (Qi, Brown & Lowe, "Low-Shot Learning with Imprinted Weights",
 CVPR 2018). Training starts from a nearest-template classifier instead of a
-random head, which matters for 3,181 classes seen only tens of times each on a
+random head, which matters for 3,052 classes seen only tens of times each on a
 CPU: measured on the full catalogue's synthetic validation memes at 64 px, the
 starter backbone imprinted scores 42% top-1 untrained.
 """

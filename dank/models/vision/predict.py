@@ -93,14 +93,18 @@ def load_array(path, image_size):
     return prepare(path, max_side=image_size * MODEL_SIDE_FACTOR).pixels
 
 
-def classify_files(paths, classifier, top_k=5, batch_size=16, second_look=None):
+def classify_files(
+    paths, classifier, top_k=5, batch_size=16, second_look=None, views=False
+):
     """Classifies image files with ``classifier`` (``Run.classifier``); yields
     one dict per path, in order.
 
     A good file gives ``{"image", "templates": [{"id", "name", "prob",
     "aliases"}, ...], "known"}``; a bad one (missing, corrupt, not an image)
-    gives ``{"image", "error"}`` and the rest carry on. ``second_look`` (a
-    ``rerank.SecondLook``, off by default) re-orders the top candidates.
+    gives ``{"image", "error"}`` and the rest carry on. ``views`` ranks by the
+    mean over five views of each picture (``views.py``) and ``second_look``
+    (a ``rerank.SecondLook``) then re-orders the top candidates; both are off
+    by default and neither changes the probabilities shown or ``known``.
     """
     from dank.core.images import display_name
 
@@ -116,15 +120,32 @@ def classify_files(paths, classifier, top_k=5, batch_size=16, second_look=None):
                 results[i] = {"image": display_name(path), "error": str(e)}
         if arrays:
             probs = _predict_padded(classifier, list(arrays.values()))
-            for i, row in zip(arrays, probs):
+            ranking = probs
+            if views:
+                ranking = multi_view(classifier, list(arrays.values()), probs)
+            for i, row, rank in zip(arrays, probs, ranking):
                 order = None
                 if second_look is not None:
-                    order = second_look.order(arrays[i], row, classifier.catalogue)
+                    order = second_look.order(arrays[i], rank, classifier.catalogue)
+                elif views:
+                    order = np.argsort(-rank, kind="stable")
                 results[i] = {
                     "image": display_name(chunk[i]),
                     **classifier.describe(row, top_k, order),
                 }
         yield from (results[i] for i in range(len(chunk)))
+
+
+def multi_view(classifier, arrays, probs):
+    """``views.combine`` of each picture of ``arrays``: its whole-picture
+    ``probs`` row and its ``views.extra_views``, run as one padded batch."""
+    from dank.models.vision import views
+
+    extra = [v for array in arrays for v in views.extra_views(array)]
+    extra_probs = _predict_padded(classifier, extra).reshape(
+        len(arrays), len(views.NAMES), -1
+    )
+    return np.stack([views.combine(p, e) for p, e in zip(probs, extra_probs)])
 
 
 def _predict_padded(classifier, arrays):
