@@ -129,20 +129,22 @@ def _hits(run, order, ids):
     return top1, top5
 
 
-def score_set(run, second_look, folder):
+def score_set(run, second_look, folder, with_views=True):
     """Classifies a rendered set; returns its rows, probabilities (of the
-    whole pictures, and over the test-time views) and the NCC of each image's
-    top candidates."""
+    whole pictures, and over the test-time views unless ``with_views`` is
+    false) and the NCC of each image's top candidates."""
     rows = read_labels(folder / "labels.csv")
     probs, arrays = probabilities(
         run.classifier, [folder / "images" / r[0] for r in rows]
     )
-    viewed = np.concatenate(
-        [
-            multi_view(run.classifier, arrays[i : i + BATCH], probs[i : i + BATCH])
-            for i in range(0, len(arrays), BATCH)
-        ]
-    )
+    viewed = None
+    if with_views:
+        viewed = np.concatenate(
+            [
+                multi_view(run.classifier, arrays[i : i + BATCH], probs[i : i + BATCH])
+                for i in range(0, len(arrays), BATCH)
+            ]
+        )
     ncc = np.stack(
         [
             second_look.scores(
@@ -234,7 +236,12 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
         run, shared, n_unknown, seed, work / "unknown"
     )
     second_look = rerank.SecondLook(lambda t: open_image(template_image_path(data, t)))
-    scored = {name: score_set(run, second_look, work / name) for name in sets}
+    # The views are reported on the test stand-ins only; val-wild fits the
+    # second look's weight and calibrates the threshold.
+    scored = {
+        name: score_set(run, second_look, work / name, name != "val-wild")
+        for name in sets
+    }
     fit = {w: accuracy(run, scored["val-wild"], w)["top1"] for w in WEIGHTS}
     weight = max(WEIGHTS, key=lambda w: (fit[w], -w))
     second_look.weight = weight

@@ -145,7 +145,7 @@ def multi_view(classifier, arrays, probs):
     extra_probs = _predict_padded(classifier, extra).reshape(
         len(arrays), len(views.NAMES), -1
     )
-    return np.stack([views.combine(p, e) for p, e in zip(probs, extra_probs)])
+    return views.combine(probs, extra_probs)
 
 
 def _predict_padded(classifier, arrays):

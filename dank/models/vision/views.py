@@ -39,6 +39,7 @@ def extra_views(array):
 
 
 def combine(probs, extra_probs):
-    """Mean probabilities over the whole picture ``probs`` [C] and its
-    ``extra_probs`` [len(NAMES), C]."""
-    return (probs + np.sum(extra_probs, axis=0)) / (1 + len(extra_probs))
+    """Mean probabilities over the whole picture ``probs`` [..., C] and its
+    ``extra_probs`` [..., len(NAMES), C] (one picture or a batch)."""
+    extra_probs = np.asarray(extra_probs)
+    return (probs + extra_probs.sum(axis=-2)) / (1 + extra_probs.shape[-2])
