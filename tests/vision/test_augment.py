@@ -84,3 +84,23 @@ def test_wild_effects_are_seeded_and_change_the_meme(monkeypatch):
         assert np.abs(changed - plain).mean() > 0.5, name
         np.testing.assert_array_equal(changed, meme())  # Still seeded.
         monkeypatch.setattr(augment, name, 0.0)
+
+
+def test_light_memes_are_the_wild_ones_without_the_wild_effects(monkeypatch):
+    template = tf.random.uniform((40, 40, 3), 0, 255, seed=2)
+    layer = caption_bank([{"top": "hello", "bottom": "world"}], 1, 40, seed=0)[0]
+
+    def meme(wild):
+        seed = tf.constant([3, 9])
+        return augment.meme_augment(
+            template, layer, seed, 32, 0.5, (30, 95), wild=wild
+        ).numpy()
+
+    light = meme(False)
+    for name in ("COVER_PROB", "FRAME_PROB", "LOW_JPEG_PROB"):
+        monkeypatch.setattr(augment, name, 1.0)
+    assert np.abs(meme(True) - light).mean() > 0.5  # The effects were drawn.
+    for name in ("RESTYLE_PROB", "COVER_PROB", "WATERMARK_PROB", "FRAME_PROB"):
+        monkeypatch.setattr(augment, name, 0.0)
+    monkeypatch.setattr(augment, "LOW_JPEG_PROB", 0.0)
+    np.testing.assert_allclose(meme(True), light, atol=1e-3)  # All else equal.

@@ -38,6 +38,7 @@ def test_run_files(vision_run, tiny_config):
     info = json.loads((run / constants.RUN_CONFIG_FILE).read_text())
     assert info["components"]["vision"]["image_size"] == tiny_config.image_size
     assert 0.0 <= metrics["val_top1"] <= metrics["val_top5"] <= 1.0
+    assert 0.0 <= metrics["val_light_top1"] <= 1.0
     assert metrics["n_val"] == 6 * tiny_config.val_per_template
     calibration = json.loads((out / constants.CALIBRATION_FILE).read_text())
     assert (

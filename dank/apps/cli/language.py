@@ -33,6 +33,14 @@ def register(commands):
     add_scaling_flags(p)
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
     p.add_argument(
+        "--sampled-softmax",
+        type=int,
+        metavar="N",
+        help="train on a sampled softmax of N words per batch instead of the "
+        "whole vocabulary (faster, worse perplexity: docs/performance.md); "
+        "evaluation stays exact; 0 = off (the presets' default)",
+    )
+    p.add_argument(
         "--weight-by-upvotes",
         action="store_true",
         help="weight captions by upvote percentile (0.5..1.5)",
@@ -112,6 +120,12 @@ def _train(args):
         if args.epochs < 1:
             raise DankError(f"--epochs must be >= 1, got {args.epochs}")
         config = config.replace(epochs=args.epochs)
+    if args.sampled_softmax is not None:
+        if args.sampled_softmax < 0:
+            raise DankError(
+                f"--sampled-softmax must be >= 0, got {args.sampled_softmax}"
+            )
+        config = config.replace(sampled_softmax=args.sampled_softmax)
     if args.weight_by_upvotes:
         config = config.replace(weight_by_upvotes=True)
     metrics = train_language(

@@ -51,6 +51,10 @@ class LanguageConfig:
     # where the hardware multiplies it natively (dank.core.machine.fast_bf16)
     # and float32 elsewhere.
     logits_dtype: str = "float32"
+    # Training scores the targets and this many sampled words instead of the
+    # whole vocabulary (losses.sampled_token_nll); 0 = the full softmax.
+    # Evaluation, perplexity and decoding always use the full softmax.
+    sampled_softmax: int = 0
     samples_every: int = 1  # Log sample captions to TensorBoard every N epochs.
 
     def __post_init__(self):
@@ -64,6 +68,10 @@ class LanguageConfig:
             raise ValueError(
                 f"logits_dtype must be one of {LOGITS_DTYPES},"
                 f" got {self.logits_dtype!r}"
+            )
+        if self.sampled_softmax < 0:
+            raise ValueError(
+                f"sampled_softmax must be >= 0, got {self.sampled_softmax!r}"
             )
         if self.conditioning not in ("init", "input", "both"):
             raise ValueError(

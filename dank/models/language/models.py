@@ -39,6 +39,12 @@ from keras import ops
 from dank.core.constants import PAD_ID
 from dank.core.machine import fast_bf16
 from dank.models.language.config import LanguageConfig
+from dank.models.language.losses import (
+    Perplexity,
+    masked_mean,
+    sampled_token_nll,
+    token_nll,
+)
 from dank.models.language.lstm import ConditionedLSTM
 
 IMAGE_VARIANTS = ("image", "label_average", "attention")  # Need vision features.
@@ -69,6 +75,11 @@ class CaptionModel(keras.Model):
             raise ValueError(f"variant {self.variant!r} needs label_tokens")
         self.label_tokens = _pad_labels(label_tokens, config.max_label_words)
         self.logits_dtype = resolve_logits_dtype(config.logits_dtype)
+        # Token NLLs summed by compute_loss ("perplexity" in fit's logs).
+        self.perplexity = Perplexity()
+        self._last_training = False
+        if config.sampled_softmax:
+            self.sample_seed = keras.random.SeedGenerator(0, name="sample_seed")
         c = config
         init = self._initializer
         self.word_embedding = keras.layers.Embedding(
@@ -236,19 +247,21 @@ class CaptionModel(keras.Model):
 
     # -- forward passes ------------------------------------------------------
 
+    def _output_layer(self, h):
+        """``(input, kernel [d, V], bias [V])`` of the vocabulary projection."""
+        if self.config.tie_embeddings:
+            kernel = ops.transpose(self.word_embedding.embeddings)
+            return self.output_embedding(h), kernel, self.output_bias
+        return h, self.projection.kernel, self.projection.bias
+
     def logits(self, h):
         """Vocabulary logits ``[..., V]`` (float32) of decoder outputs
         ``h [..., units]``; the matmul's operands are ``logits_dtype``."""
-        if self.config.tie_embeddings:
-            h = self.output_embedding(h)
-            kernel = ops.transpose(self.word_embedding.embeddings)
-            bias = self.output_bias
-        else:
-            kernel, bias = self.projection.kernel, self.projection.bias
-        return project(h, kernel, bias, self.logits_dtype)
+        return project(*self._output_layer(h), self.logits_dtype)
 
-    def call(self, inputs, training=False):
-        """Teacher-forced logits ``[B, T, V]`` for ``{"tokens", "label"}``."""
+    def features(self, inputs, training=False):
+        """Teacher-forced decoder outputs ``[B, T, units]`` (before the
+        vocabulary projection) for ``{"tokens", "label"}``."""
         tokens = inputs["tokens"]
         state = self.initial_state(
             self.condition_for_labels(inputs["label"]), training=training
@@ -262,7 +275,58 @@ class CaptionModel(keras.Model):
         )
         if self.variant == "attention":
             outputs = self._attend(outputs, state[n], state[n + 1])
+        return outputs
+
+    def call(self, inputs, training=False):
+        """Teacher-forced logits ``[B, T, V]`` for ``{"tokens", "label"}``.
+
+        With ``config.sampled_softmax`` and ``training=True`` it returns the
+        decoder outputs instead (``features``): ``compute_loss`` then scores a
+        sample of the vocabulary, and the full projection is never computed.
+        """
+        outputs = self.features(inputs, training=training)
+        if training and self.config.sampled_softmax:
+            return outputs
         return self.logits(outputs)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        """The training loss, ``MaskedCrossEntropy``'s mean over the non-PAD
+        targets, from one pass over the logits: the perplexity metric adds up
+        the same token NLLs instead of running a second softmax over
+        ``[B, T, V]``. With ``config.sampled_softmax``, training scores a
+        sample of the vocabulary (``losses.sampled_token_nll``) and logs no
+        perplexity; evaluation is always exact."""
+        if self._sampled_step(training):
+            h, kernel, bias = self._output_layer(y_pred)
+            nll, mask = sampled_token_nll(
+                h,
+                y,
+                kernel,
+                bias,
+                self.config.sampled_softmax,
+                self.sample_seed,
+                lambda h, k, b: project(h, k, b, self.logits_dtype),
+            )
+        else:
+            nll, mask = token_nll(y, y_pred)
+            self.perplexity.add(nll, mask)
+        loss = masked_mean(nll, mask, sample_weight)
+        for extra in self.losses:
+            loss = loss + ops.cast(extra, loss.dtype)
+        return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """The metrics' results; a sampled training step has no perplexity."""
+        logs = super().compute_metrics(x, y, y_pred, sample_weight)
+        if self._sampled_step(self._last_training):
+            logs.pop(self.perplexity.name, None)
+        return logs
+
+    def _sampled_step(self, training):
+        self._last_training = bool(training)
+        return self._last_training and self.config.sampled_softmax > 0
 
     def step(self, tokens, state):
         """One decoding step: ``(logits [B, V], new state)``."""

@@ -194,7 +194,6 @@ def _train(
         write_hparams,
     )
     from dank.data.pipeline import load_captions, load_catalogue, load_vocab
-    from dank.models.language.losses import MaskedCrossEntropy, Perplexity
     from dank.models.language.perplexity import evaluate_captions
     from dank.models.language.samples import SampleCaptions
 
@@ -226,8 +225,6 @@ def _train(
         model = build_model(config, catalogue, vocab, run_dir, data_dir, embeddings)
         model.compile(
             optimizer=make_optimizer(config),
-            loss=MaskedCrossEntropy(),
-            metrics=[Perplexity()],
             jit_compile=jit,
         )
     rate = Throughput(tokens_per_epoch, "tokens_per_second")

@@ -166,7 +166,9 @@ def _wild(template, layer, seed):
     return layer, effects, seeds[8]
 
 
-def meme_augment(template, layer, seed, image_size, min_crop_area, jpeg_quality):
+def meme_augment(
+    template, layer, seed, image_size, min_crop_area, jpeg_quality, wild=True
+):
     """Makes one meme-like training image from a template canvas.
 
     Args:
@@ -176,26 +178,32 @@ def meme_augment(template, layer, seed, image_size, min_crop_area, jpeg_quality)
         image_size: output side S.
         min_crop_area: smallest share of the canvas a crop keeps.
         jpeg_quality: (min, max) JPEG quality.
+        wild: add the effects of memes in the wild (``_wild``: other fonts,
+            covering boxes, watermarks, screenshot frames, low-quality JPEG);
+            without them the meme is "light", like an imgflip original.
 
     Returns:
         float32 [S, S, 3] in 0..255.
     """
     seeds = tf.random.experimental.stateless_split(seed, 12)
-    layer, wild_effects, low_jpeg = _wild(template, layer, seed)
+    if wild:
+        layer, wild_effects, low_jpeg = _wild(template, layer, seed)
     image = tf.cond(
         _coin(seeds[0], CAPTION_PROB),
         lambda: composite(template, layer),
         lambda: template,
     )
-    image = wild_effects(image)
+    if wild:
+        image = wild_effects(image)
     image = tf.cond(
         _coin(seeds[1], JPEG_PROB),
         lambda: _jpeg(image, jpeg_quality, seeds[2]),
         lambda: image,
     )
-    image = _maybe(
-        low_jpeg, LOW_JPEG_PROB, lambda x: _jpeg(x, LOW_JPEG, low_jpeg + 1), image
-    )
+    if wild:
+        image = _maybe(
+            low_jpeg, LOW_JPEG_PROB, lambda x: _jpeg(x, LOW_JPEG, low_jpeg + 1), image
+        )
     image = _crop(image, seeds[3], min_crop_area)
     image = tf.cond(
         _coin(seeds[4], BORDER_PROB), lambda: _border(image, seeds[5]), lambda: image

@@ -53,7 +53,7 @@ def _templates(data_dir, canvas):
     )
 
 
-def _memes(templates, bank, seed, config):
+def _memes(templates, bank, seed, config, wild=True):
     """Maps (template, label) with an index onto augmented memes."""
     canvas = canvas_size(config)
     bank = tf.constant(bank)
@@ -74,6 +74,7 @@ def _memes(templates, bank, seed, config):
             config.image_size,
             config.min_crop_area,
             config.jpeg_quality,
+            wild=wild,
         )
         return image, label
 
@@ -96,8 +97,9 @@ def train_dataset(data_dir, config, seed=None):
     )
 
 
-def val_dataset(data_dir, config, batch_size=None):
-    """The fixed synthetic-meme validation set: batches of (images, labels)."""
+def val_dataset(data_dir, config, batch_size=None, wild=True):
+    """The fixed synthetic-meme validation set: batches of (images, labels);
+    ``wild=False`` draws the same memes without the effects of the wild."""
     seed = config.seed
     bank = caption_bank(
         _captions(data_dir, "val"), config.caption_bank, canvas_size(config), seed
@@ -105,7 +107,7 @@ def val_dataset(data_dir, config, batch_size=None):
     templates = _templates(data_dir, canvas_size(config)).repeat(
         config.val_per_template
     )
-    memes = _memes(templates, bank, seed, config)
+    memes = _memes(templates, bank, seed, config, wild=wild)
     return memes.batch(batch_size or config.batch_size)
 
 

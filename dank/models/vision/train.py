@@ -341,6 +341,7 @@ def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
     """Validation accuracy and the unknown threshold; logs them; returns metrics."""
     catalogue = load_catalogue(data_dir)
     probs, _, labels = predict_arrays(model, data.val_dataset(data_dir, config))
+    light, _, _ = predict_arrays(model, data.val_dataset(data_dir, config, wild=False))
     unknown_probs, _, _ = predict_arrays(model, data.unknown_dataset(config))
     calibration = calibrate.choose_threshold(
         probs.max(axis=1),
@@ -351,6 +352,9 @@ def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
     metrics = {
         "val_top1": topk_accuracy(probs, labels, 1),
         "val_top5": topk_accuracy(probs, labels, 5),
+        # The same memes without the effects of the wild (covering boxes,
+        # watermarks, frames, other fonts, low-quality JPEG).
+        "val_light_top1": topk_accuracy(light, labels, 1),
         "n_val": int(labels.size),
         "n_templates": len(catalogue),
         "image_size": config.image_size,
