@@ -37,8 +37,11 @@ def beam_loop(step_fn, initial_state, batch_size, config, expand):
         batch_size: B.
         config: a ``DecodeConfig`` (beam_size, max_len, length_penalty,
             num_return are read).
-        expand: ``(logprobs float32 [B, K, V], step) -> (tokens int32 [B, K, C],
-            increments float32 [B, K, C])`` with a static C.
+        expand: ``(logits float32 [B, K, V], step) -> (tokens int32 [B, K, C],
+            increments float32 [B, K, C])`` with a static C; the increments
+            are log-probabilities, so an ``expand`` that needs the
+            normalised distribution takes ``common.log_probs`` itself (the
+            paper's diverse beam renormalises its top words and needs none).
 
     Returns:
         ``Decoded`` with N = ``config.num_return``. Finished captions rank
@@ -46,6 +49,7 @@ def beam_loop(step_fn, initial_state, batch_size, config, expand):
         limit fill the remaining slots.
     """
     k, max_len, alpha = config.beam_size, config.max_len, config.length_penalty
+    step_fn = common.prepare_step(step_fn)
     state = common.repeat_state(initial_state, k)
     tokens = tf.fill([batch_size * k], constants.START_ID)
     alive_seqs = tf.fill([batch_size, k, max_len], constants.PAD_ID)
@@ -74,8 +78,8 @@ def beam_loop(step_fn, initial_state, batch_size, config, expand):
         # Name the vocabulary size: with a dynamic batch, -1 would lose the
         # static width that the top-k expansions need.
         vocab = logits.shape[-1] or tf.shape(logits)[-1]
-        logprobs = tf.reshape(common.log_probs(logits), [batch_size, k, vocab])
-        cand_tok, cand_inc = expand(logprobs, t)
+        logits = tf.reshape(tf.cast(logits, tf.float32), [batch_size, k, vocab])
+        cand_tok, cand_inc = expand(logits, t)
         c = cand_tok.shape[-1]
         cand_tok = tf.reshape(tf.cast(cand_tok, tf.int32), [batch_size, k * c])
         cand_lp = tf.reshape(alive_lp[:, :, None] + cand_inc, [batch_size, k * c])
@@ -159,7 +163,8 @@ def beam_decode(step_fn, initial_state, config, batch_size):
     # The K best non-end tokens of each beam; </s> is never banned.
     banned = [*common.banned_ids(config.suppress_unk), constants.END_ID]
 
-    def expand(logprobs, step):
+    def expand(logits, step):
+        logprobs = common.log_probs(logits)
         end_lp = logprobs[:, :, constants.END_ID]
         values, ids = common.top_k_masked(logprobs, k, banned)
         tokens = tf.concat(

@@ -7,6 +7,7 @@ under XLA than on the CPU kernel, and the decoders promise the same captions
 for the same seed whether they run eagerly, as a graph or compiled.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -53,6 +54,19 @@ def repeat_state(state, times):
 def gather_state(state, rows):
     """Reorders each leaf's rows (beam reordering after a step)."""
     return tf.nest.map_structure(lambda s: tf.gather(s, rows, axis=0), state)
+
+
+def prepare_step(step_fn):
+    """``step_fn`` with the work that is the same at every step done once,
+    here, before the loop: a bound ``step`` method whose object has
+    ``prepare_step() -> kwargs`` (``CaptionModel``: its projection's weights,
+    cast to bfloat16 once per search rather than at each step), or a function
+    with a ``prepare`` attribute of that kind. Other step functions pass."""
+    owner = getattr(step_fn, "__self__", None)
+    prepare = getattr(owner, "prepare_step", None) or getattr(step_fn, "prepare", None)
+    if prepare is None:
+        return step_fn
+    return functools.partial(step_fn, **prepare())
 
 
 def log_probs(logits):

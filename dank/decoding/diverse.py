@@ -19,8 +19,13 @@ from dank.decoding.beam import beam_loop, top_k_tokens
 def adjusted_log_probs(logprobs, top_words, temperature):
     """The paper's per-step distribution over each beam's top words.
 
+    Renormalising over the top words makes the result the same for logits as
+    for log-probabilities (they differ by a constant per row), so the search
+    passes logits and skips a log-softmax over the whole vocabulary.
+
     Args:
-        logprobs: float32 [..., V]; <unk>, PAD and <s> get probability 0 here.
+        logprobs: float32 [..., V], log-probabilities or logits; <unk>, PAD
+            and <s> get probability 0 here.
         top_words: how many of the most likely words to keep.
         temperature: T in p**(1/T).
 
@@ -42,8 +47,8 @@ def diverse_decode(step_fn, initial_state, config, seed, batch_size):
     k = config.beam_size
     seed = common.as_seed(seed)
 
-    def expand(logprobs, step):
-        log_q, ids = adjusted_log_probs(logprobs, config.top_words, config.temperature)
+    def expand(logits, step):
+        log_q, ids = adjusted_log_probs(logits, config.top_words, config.temperature)
         noise = common.gumbel_noise(tf.shape(log_q), seed, step)
         # Words with q = 0 stay at -inf and are drawn last, never over real ones.
         _, pick = top_k_tokens(log_q + noise, min(k, log_q.shape[-1]))

@@ -24,6 +24,7 @@ def token_loop(step_fn, initial_state, batch_size, max_len, alpha, choose):
         (tokens int32 [R, max_len], scores float32 [R], lengths int32 [R]);
         scores are the model's log-probabilities normalised by length**alpha.
     """
+    step_fn = common.prepare_step(step_fn)
     tokens = tf.fill([batch_size], constants.START_ID)
     seqs = tf.fill([batch_size, max_len], constants.PAD_ID)
     logprob = tf.zeros([batch_size], tf.float32)

@@ -84,6 +84,7 @@ def nucleus_decode(step_fn, initial_state, config, seed, batch_size):
     n, max_len = config.num_return, config.max_len
     rows = batch_size * n
     seed = common.as_seed(seed)
+    step_fn = common.prepare_step(step_fn)
     history = tf.fill([rows, max_len], constants.PAD_ID)
     state = (common.repeat_state(initial_state, n), history, tf.constant(0))
 

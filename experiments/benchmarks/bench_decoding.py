@@ -66,7 +66,7 @@ def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0, logits_dtype="fl
     bias[constants.END_ID] = -np.inf
     bp = tf.Variable(bias.astype(np.float32))
 
-    def step_fn(tokens, state):
+    def step_fn(tokens, state, kernel=None):
         h, c = state
         x = ops.take(emb, tokens, axis=0)
         z = ops.matmul(ops.concatenate([x, h], axis=-1), w) + b
@@ -75,8 +75,10 @@ def make_step_fn(units=UNITS, embed=EMBED, vocab=VOCAB, seed=0, logits_dtype="fl
             g
         )
         h = keras.activations.sigmoid(o) * ops.tanh(c)
-        return project(h, wp, bp, logits_dtype), (h, c)
+        return project(h, wp if kernel is None else kernel, bp, logits_dtype), (h, c)
 
+    # As CaptionModel.prepare_step: the decoders cast the kernel once per search.
+    step_fn.prepare = lambda: {"kernel": ops.cast(wp, logits_dtype)}
     return step_fn
 
 

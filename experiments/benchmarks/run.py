@@ -83,6 +83,13 @@ SUITE = (
         "bench_decoding.py",
         ("--method", "beam", "--logits-dtype", "bfloat16"),
     ),
+    # The paper's diverse beam (beam 5, its 100 top words): issue 23's target.
+    Bench("decoding_diverse", "bench_decoding.py", ("--method", "diverse")),
+    Bench(
+        "decoding_diverse_bf16",
+        "bench_decoding.py",
+        ("--method", "diverse", "--logits-dtype", "bfloat16"),
+    ),
     Bench("vision", "bench_vision.py", ("--preset", "cpu"), needs_data=True),
     Bench(
         "vision_paper",

@@ -24,6 +24,16 @@ TARGETS = (
     ),
     ("custom LSTM vs keras.layers.LSTM (tokens/s)", ("lstm.custom_vs_builtin",), 0.95),
     (
+        "paper's diverse beam-5 decoding, batch 32, of ceiling",
+        (
+            "decoding_diverse.b32_graph_of_ceiling",
+            "decoding_diverse.b32_xla_of_ceiling",
+            "decoding_diverse_bf16.b32_graph_of_ceiling",
+            "decoding_diverse_bf16.b32_xla_of_ceiling",
+        ),
+        0.75,
+    ),
+    (
         "beam-5 decoding, batch 32, of ceiling",
         (
             "decoding.b32_graph_of_ceiling",

@@ -248,10 +248,12 @@ class CaptionModel(keras.Model):
     # -- forward passes ------------------------------------------------------
 
     def _output_layer(self, h):
-        """``(input, kernel [d, V], bias [V])`` of the vocabulary projection."""
+        """``(input, kernel [d, V], bias [V])`` of the vocabulary projection
+        (input None when ``h`` is None)."""
         if self.config.tie_embeddings:
             kernel = ops.transpose(self.word_embedding.embeddings)
-            return self.output_embedding(h), kernel, self.output_bias
+            h = None if h is None else self.output_embedding(h)
+            return h, kernel, self.output_bias
         return h, self.projection.kernel, self.projection.bias
 
     def logits(self, h):
@@ -328,14 +330,33 @@ class CaptionModel(keras.Model):
         self._last_training = bool(training)
         return self._last_training and self.config.sampled_softmax > 0
 
-    def step(self, tokens, state):
-        """One decoding step: ``(logits [B, V], new state)``."""
+    def step(self, tokens, state, output=None):
+        """One decoding step: ``(logits [B, V], new state)``.
+
+        ``output`` is ``prepare_step()["output"]``: the vocabulary projection's
+        weights, cast once per search instead of at every step (the decoders
+        do it: ``dank.decoding.common.prepare_step``)."""
         state = tuple(state)
         n = self.decoder.state_size()
         h, new_state = self.decoder.step(self.word_embedding(tokens), state[:n])
         if self.variant == "attention":
             h = self._attend(ops.expand_dims(h, 1), state[n], state[n + 1])[:, 0]
-        return self.logits(h), (*new_state, *state[n:])
+        if output is None:
+            logits = self.logits(h)
+        else:
+            kernel, bias = output
+            h = self.output_embedding(h) if self.config.tie_embeddings else h
+            logits = project(h, kernel, bias, self.logits_dtype)
+        return logits, (*new_state, *state[n:])
+
+    def prepare_step(self):
+        """Keyword arguments of ``step`` that are the same at every step of a
+        search: the projection's kernel (transposed when tied, cast to
+        ``logits_dtype``) and bias. Same logits, one cast per search."""
+        kernel, bias = self._output_layer(None)[1:]
+        if self.logits_dtype != "float32":
+            kernel = ops.cast(kernel, self.logits_dtype)
+        return {"output": (kernel, bias)}
 
     def get_config(self):
         return {
@@ -356,7 +377,9 @@ def project(h, kernel, bias, dtype="float32"):
     mantissa) before it returns to float32; the weights, their gradients'
     accumulation in the optimizer and the softmax stay float32."""
     if dtype != "float32":
-        h, kernel = ops.cast(h, dtype), ops.cast(kernel, dtype)
+        h = ops.cast(h, dtype)
+        if kernel.dtype != dtype:
+            kernel = ops.cast(kernel, dtype)
     return ops.cast(ops.matmul(h, kernel), "float32") + bias
 
 
