@@ -27,6 +27,7 @@ from pathlib import Path
 
 # Re-exported: benchmarks record the same machine fields as experiments.
 from dank.core.machine import cpu_model, machine_info  # noqa: F401
+from dank.models.language.config import LOGITS_DTYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 CEILING_SIZE = 4096  # Square fp32 matmul side for the ceiling (``ceiling.py``).
@@ -288,7 +289,7 @@ def add_logits_dtype(parser):
     parser.add_argument(
         "--logits-dtype",
         default="float32",
-        choices=("float32", "bfloat16", "auto"),
+        choices=LOGITS_DTYPES,
         help="the vocabulary projection's matmul operands (LanguageConfig."
         "logits_dtype; auto: bfloat16 where the CPU has AVX512_BF16 or AMX;"
         " default %(default)s)",

@@ -247,19 +247,23 @@ class CaptionModel(keras.Model):
 
     # -- forward passes ------------------------------------------------------
 
-    def _output_layer(self, h):
-        """``(input, kernel [d, V], bias [V])`` of the vocabulary projection
-        (input None when ``h`` is None)."""
+    def _output_input(self, h):
+        """What the vocabulary projection multiplies: ``h``, or its
+        projection to the embedding size when the output is tied."""
+        return self.output_embedding(h) if self.config.tie_embeddings else h
+
+    def _output_weights(self):
+        """``(kernel [d, V], bias [V])`` of the vocabulary projection."""
         if self.config.tie_embeddings:
-            kernel = ops.transpose(self.word_embedding.embeddings)
-            h = None if h is None else self.output_embedding(h)
-            return h, kernel, self.output_bias
-        return h, self.projection.kernel, self.projection.bias
+            return ops.transpose(self.word_embedding.embeddings), self.output_bias
+        return self.projection.kernel, self.projection.bias
 
     def logits(self, h):
         """Vocabulary logits ``[..., V]`` (float32) of decoder outputs
         ``h [..., units]``; the matmul's operands are ``logits_dtype``."""
-        return project(*self._output_layer(h), self.logits_dtype)
+        return project(
+            self._output_input(h), *self._output_weights(), self.logits_dtype
+        )
 
     def features(self, inputs, training=False):
         """Teacher-forced decoder outputs ``[B, T, units]`` (before the
@@ -301,9 +305,9 @@ class CaptionModel(keras.Model):
         sample of the vocabulary (``losses.sampled_token_nll``) and logs no
         perplexity; evaluation is always exact."""
         if self._sampled_step(training):
-            h, kernel, bias = self._output_layer(y_pred)
+            kernel, bias = self._output_weights()
             nll, mask = sampled_token_nll(
-                h,
+                self._output_input(y_pred),
                 y,
                 kernel,
                 bias,
@@ -341,19 +345,15 @@ class CaptionModel(keras.Model):
         h, new_state = self.decoder.step(self.word_embedding(tokens), state[:n])
         if self.variant == "attention":
             h = self._attend(ops.expand_dims(h, 1), state[n], state[n + 1])[:, 0]
-        if output is None:
-            logits = self.logits(h)
-        else:
-            kernel, bias = output
-            h = self.output_embedding(h) if self.config.tie_embeddings else h
-            logits = project(h, kernel, bias, self.logits_dtype)
+        kernel, bias = self._output_weights() if output is None else output
+        logits = project(self._output_input(h), kernel, bias, self.logits_dtype)
         return logits, (*new_state, *state[n:])
 
     def prepare_step(self):
         """Keyword arguments of ``step`` that are the same at every step of a
         search: the projection's kernel (transposed when tied, cast to
         ``logits_dtype``) and bias. Same logits, one cast per search."""
-        kernel, bias = self._output_layer(None)[1:]
+        kernel, bias = self._output_weights()
         if self.logits_dtype != "float32":
             kernel = ops.cast(kernel, self.logits_dtype)
         return {"output": (kernel, bias)}

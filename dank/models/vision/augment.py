@@ -138,10 +138,10 @@ def _maybe(seed, prob, effect, image):
 def _wild(template, layer, seed):
     """Draws the wild effects of one example.
 
-    Returns ``(layer, effects, seed)``: the caption layer (sometimes swapped
-    for one in another font and colour), a function applying the covering box,
-    watermark and screenshot frame to the captioned canvas, and a seed for
-    the low-quality re-compression.
+    Returns ``(layer, effects, recompress)``: the caption layer (sometimes
+    swapped for one in another font and colour), a function applying the
+    covering box, watermark and screenshot frame to the captioned canvas, and
+    one applying the low-quality re-compression after the usual JPEG.
     """
     banks = wild_banks(int(layer.shape[0]))
     seeds = tf.random.experimental.stateless_split(
@@ -163,7 +163,12 @@ def _wild(template, layer, seed):
         image = _maybe(seeds[4], WATERMARK_PROB, lambda x: composite(x, mark), image)
         return _maybe(seeds[6], FRAME_PROB, lambda x: _frame(x, frame, box), image)
 
-    return layer, effects, seeds[8]
+    low = seeds[8]
+
+    def recompress(image):
+        return _maybe(low, LOW_JPEG_PROB, lambda x: _jpeg(x, LOW_JPEG, low + 1), image)
+
+    return layer, effects, recompress
 
 
 def meme_augment(
@@ -186,24 +191,21 @@ def meme_augment(
         float32 [S, S, 3] in 0..255.
     """
     seeds = tf.random.experimental.stateless_split(seed, 12)
+    wild_effects = recompress = tf.identity
     if wild:
-        layer, wild_effects, low_jpeg = _wild(template, layer, seed)
+        layer, wild_effects, recompress = _wild(template, layer, seed)
     image = tf.cond(
         _coin(seeds[0], CAPTION_PROB),
         lambda: composite(template, layer),
         lambda: template,
     )
-    if wild:
-        image = wild_effects(image)
+    image = wild_effects(image)
     image = tf.cond(
         _coin(seeds[1], JPEG_PROB),
         lambda: _jpeg(image, jpeg_quality, seeds[2]),
         lambda: image,
     )
-    if wild:
-        image = _maybe(
-            low_jpeg, LOW_JPEG_PROB, lambda x: _jpeg(x, LOW_JPEG, low_jpeg + 1), image
-        )
+    image = recompress(image)
     image = _crop(image, seeds[3], min_crop_area)
     image = tf.cond(
         _coin(seeds[4], BORDER_PROB), lambda: _border(image, seeds[5]), lambda: image
