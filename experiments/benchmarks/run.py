@@ -90,6 +90,8 @@ SUITE = (
         "bench_decoding.py",
         ("--method", "diverse", "--logits-dtype", "bfloat16"),
     ),
+    # The cpu preset's adaptive softmax against the full one (issue 23).
+    Bench("softmax", "bench_softmax.py", ("--preset", "cpu")),
     Bench("vision", "bench_vision.py", ("--preset", "cpu"), needs_data=True),
     Bench(
         "vision_paper",

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from output_layers import fit_one_batch, random_batch
 
 from dank.core import constants
 from dank.models.language.config import PRESETS, LanguageConfig
@@ -15,18 +16,13 @@ from dank.models.language.losses import (
     log_uniform_sample,
     sampled_token_nll,
 )
-from dank.models.language.models import CaptionModel, project
-from dank.models.language.train import make_optimizer
+from dank.models.language.models import project
 
 V, N, S = 60, 4, 16
 
 
-def _batch(seed=0, batch=12, length=6):
-    rng = np.random.default_rng(seed)
-    tokens = rng.integers(4, V, (batch, length + 1)).astype("int32")
-    tokens[::3, -2:] = 0  # Some padding.
-    labels = rng.integers(0, N, batch).astype("int32")
-    return {"tokens": tokens[:, :-1], "label": labels}, tokens[:, 1:]
+def _batch():
+    return random_batch(V, N)
 
 
 def test_sampled_loss_matches_tensorflows_sampled_softmax_loss():
@@ -70,18 +66,10 @@ def test_log_uniform_sampler_follows_its_distribution():
 
 
 def _trained(sampled, jit=False, epochs=40):
-    keras.utils.set_random_seed(0)
     config = PRESETS["tiny"].replace(
         sampled_softmax=sampled, dropout=0.0, learning_rate=3e-2
     )
-    model = CaptionModel(config, V, N)
-    model.compile(optimizer=make_optimizer(config), jit_compile=jit)
-    x, y = _batch()
-    before = model.evaluate(x, y, verbose=0, return_dict=True)
-    history = model.fit(
-        x, y, epochs=epochs, verbose=0, validation_data=(x, y), shuffle=False
-    )
-    return model, before, history.history
+    return fit_one_batch(config, V, N, jit, epochs)
 
 
 def test_sampled_training_lowers_the_exact_perplexity_and_logs_no_false_one():

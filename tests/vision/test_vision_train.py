@@ -196,3 +196,57 @@ def test_pretrained_weights_train_head_then_all(
     logs = run / constants.VISION_DIR / constants.LOGS_DIR
     assert (logs / "head.csv").is_file() and (logs / "full.csv").is_file()
     assert metrics["steps_run_this_process"] == 4
+
+
+def test_warmup_cosine_continues_from_an_offset():
+    from dank.models.vision.train import WarmupCosine
+
+    whole, later = WarmupCosine(1.0, 3, 20), WarmupCosine(1.0, 3, 20, offset=8)
+    rates = [float(whole(s)) for s in range(20)]
+    assert rates[:3] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert rates[3] == pytest.approx(1.0) and rates[-1] < 0.01
+    # The later phase ramps up to the schedule, then follows it.
+    assert [float(later(s)) for s in range(3, 12)] == pytest.approx(rates[11:])
+    assert [float(later(s)) for s in range(3)] == pytest.approx(
+        [1 / 3, 2 / 3, rates[10]]
+    )
+
+
+def test_progressive_resizing_trains_small_first_and_resumes(tiny_data, tmp_path):
+    """small_size: the first steps at a smaller input; a run killed after them
+    resumes at the full size without training the small phase again."""
+    import keras
+
+    from dank.models.vision.config import PRESETS
+    from dank.models.vision.train import SMALL_DONE_FILE, train_vision
+
+    class Kill(keras.callbacks.Callback):
+        def __init__(self, after):
+            super().__init__()
+            self.ends, self.after, self.epochs = 0, after, []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append(epoch)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.ends += 1
+            if self.ends == self.after:
+                raise RuntimeError("killed")
+
+    config = PRESETS["tiny"].replace(
+        image_size=48, small_size=32, small_steps=2, steps=6, steps_per_epoch=2
+    )
+    run = tmp_path / "run"
+    first = Kill(after=2)  # The small phase's epoch, then the full phase's first.
+    with pytest.raises(RuntimeError, match="killed"):
+        train_vision(tiny_data, run, config, callbacks=[first])
+    out = run / constants.VISION_DIR
+    assert (out / constants.BACKUP_DIR / SMALL_DONE_FILE).is_file()
+    again = Kill(after=0)
+    metrics = train_vision(tiny_data, run, config, callbacks=[again])
+    assert again.epochs == [1]  # The full phase's second epoch only.
+    assert metrics["steps_run_this_process"] == 2
+    assert (out / constants.LOGS_DIR / "small.csv").is_file()
+    assert not (out / constants.BACKUP_DIR / SMALL_DONE_FILE).exists()
+    model = keras.saving.load_model(out / constants.MODEL_FILE)
+    assert tuple(model.inputs[0].shape) == (None, 48, 48, 3)

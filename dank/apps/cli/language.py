@@ -41,6 +41,14 @@ def register(commands):
         "evaluation stays exact; 0 = off (the presets' default)",
     )
     p.add_argument(
+        "--adaptive-softmax",
+        metavar="CUTOFFS",
+        help="train with an adaptive softmax: the head's size and the tail "
+        "clusters' starts, comma-separated, e.g. 1000,4000 (exact, faster to "
+        "train: docs/performance.md); 'off' = the full softmax; default: the "
+        "preset's",
+    )
+    p.add_argument(
         "--weight-by-upvotes",
         action="store_true",
         help="weight captions by upvote percentile (0.5..1.5)",
@@ -120,12 +128,23 @@ def _train(args):
         if args.epochs < 1:
             raise DankError(f"--epochs must be >= 1, got {args.epochs}")
         config = config.replace(epochs=args.epochs)
+    adaptive = (
+        None if args.adaptive_softmax is None else _cutoffs(args.adaptive_softmax)
+    )
     if args.sampled_softmax is not None:
         if args.sampled_softmax < 0:
             raise DankError(
                 f"--sampled-softmax must be >= 0, got {args.sampled_softmax}"
             )
-        config = config.replace(sampled_softmax=args.sampled_softmax)
+        if args.sampled_softmax and adaptive:
+            raise DankError("choose --sampled-softmax or --adaptive-softmax, not both")
+        # A sampled softmax replaces the preset's adaptive one.
+        config = config.replace(
+            sampled_softmax=args.sampled_softmax,
+            adaptive_softmax=() if args.sampled_softmax else config.adaptive_softmax,
+        )
+    if adaptive is not None:
+        config = config.replace(adaptive_softmax=adaptive)
     if args.weight_by_upvotes:
         config = config.replace(weight_by_upvotes=True)
     metrics = train_language(
@@ -146,6 +165,21 @@ def _train(args):
         f"{test['perplexity_per_word']:.2f} per word ({test['n']} captions)"
     )
     return 0
+
+
+def _cutoffs(text):
+    """``--adaptive-softmax``'s value as a tuple of ints (``off``: ``()``)."""
+    from dank.core.errors import DankError
+    from dank.models.language.config import check_cutoffs
+
+    if text.strip().lower() in ("off", "0", ""):
+        return ()
+    try:
+        return check_cutoffs(int(part) for part in text.split(","))
+    except ValueError as e:
+        raise DankError(
+            f"--adaptive-softmax wants increasing integers like 1000,4000, got {text!r}"
+        ) from e
 
 
 def _evaluate(args):

@@ -38,7 +38,8 @@ from keras import ops
 
 from dank.core.constants import PAD_ID
 from dank.core.machine import fast_bf16
-from dank.models.language.config import LanguageConfig
+from dank.models.language import adaptive
+from dank.models.language.config import LanguageConfig, check_cutoffs
 from dank.models.language.losses import (
     Perplexity,
     masked_mean,
@@ -75,6 +76,7 @@ class CaptionModel(keras.Model):
             raise ValueError(f"variant {self.variant!r} needs label_tokens")
         self.label_tokens = _pad_labels(label_tokens, config.max_label_words)
         self.logits_dtype = resolve_logits_dtype(config.logits_dtype)
+        self.cutoffs = check_cutoffs(config.adaptive_softmax, self.vocab_size)
         # Token NLLs summed by compute_loss ("perplexity" in fit's logs).
         self.perplexity = Perplexity()
         self._last_training = False
@@ -176,6 +178,16 @@ class CaptionModel(keras.Model):
             )
         else:
             self.projection.build((None, c.units))
+        if self.cutoffs:  # The adaptive softmax's cluster logits.
+            width = c.embedding_dim if c.tie_embeddings else c.units
+            self.cluster_kernel = self.add_weight(
+                (width, len(self.cutoffs)),
+                self._initializer("glorot_uniform"),
+                name="cluster_kernel",
+            )
+            self.cluster_bias = self.add_weight(
+                (len(self.cutoffs),), "zeros", name="cluster_bias"
+            )
         self.built = True
 
     # -- conditioning --------------------------------------------------------
@@ -260,9 +272,35 @@ class CaptionModel(keras.Model):
 
     def logits(self, h):
         """Vocabulary logits ``[..., V]`` (float32) of decoder outputs
-        ``h [..., units]``; the matmul's operands are ``logits_dtype``."""
-        return project(
-            self._output_input(h), *self._output_weights(), self.logits_dtype
+        ``h [..., units]``; the matmul's operands are ``logits_dtype``. With
+        the adaptive softmax they are its log-probabilities (logits of the
+        same distribution)."""
+        return self._scores(self._output_input(h), self._output_weights())
+
+    def _scores(self, x, output):
+        """``logits`` from the output layer's input ``x`` and ``(kernel, bias)``."""
+        logits = project(x, *output, self.logits_dtype)
+        if not self.cutoffs:
+            return logits
+        clusters = project(x, self.cluster_kernel, self.cluster_bias)
+        return adaptive.log_probs(logits, clusters, self.cutoffs)
+
+    def target_nll(self, h, targets):
+        """Exact per-token NLL ``[B, T]`` (zero where padded) and target mask
+        of ``targets`` given decoder outputs ``h [B, T, units]``. The adaptive
+        softmax scores each token's head and cluster only (its XLA form
+        scores them all)."""
+        if not self.cutoffs:
+            return token_nll(targets, self.logits(h))
+        nll = adaptive.token_nll_static if self.jit_compile else adaptive.token_nll
+        return nll(
+            self._output_input(h),
+            targets,
+            *self._output_weights(),
+            self.cluster_kernel,
+            self.cluster_bias,
+            self.cutoffs,
+            lambda x, k, b: project(x, k, b, self.logits_dtype),
         )
 
     def features(self, inputs, training=False):
@@ -286,12 +324,14 @@ class CaptionModel(keras.Model):
     def call(self, inputs, training=False):
         """Teacher-forced logits ``[B, T, V]`` for ``{"tokens", "label"}``.
 
-        With ``config.sampled_softmax`` and ``training=True`` it returns the
-        decoder outputs instead (``features``): ``compute_loss`` then scores a
-        sample of the vocabulary, and the full projection is never computed.
+        With the adaptive softmax, and with ``config.sampled_softmax`` when
+        ``training=True``, it returns the decoder outputs instead
+        (``features``): ``compute_loss`` then scores the targets from them
+        (``target_nll``, or a sample of the vocabulary), without the full
+        projection.
         """
         outputs = self.features(inputs, training=training)
-        if training and self.config.sampled_softmax:
+        if self.cutoffs or (training and self.config.sampled_softmax):
             return outputs
         return self.logits(outputs)
 
@@ -316,7 +356,9 @@ class CaptionModel(keras.Model):
                 lambda h, k, b: project(h, k, b, self.logits_dtype),
             )
         else:
-            nll, mask = token_nll(y, y_pred)
+            nll, mask = (
+                self.target_nll(y_pred, y) if self.cutoffs else token_nll(y, y_pred)
+            )
             self.perplexity.add(nll, mask)
         loss = masked_mean(nll, mask, sample_weight)
         for extra in self.losses:
@@ -345,9 +387,8 @@ class CaptionModel(keras.Model):
         h, new_state = self.decoder.step(self.word_embedding(tokens), state[:n])
         if self.variant == "attention":
             h = self._attend(ops.expand_dims(h, 1), state[n], state[n + 1])[:, 0]
-        kernel, bias = self._output_weights() if output is None else output
-        logits = project(self._output_input(h), kernel, bias, self.logits_dtype)
-        return logits, (*new_state, *state[n:])
+        output = self._output_weights() if output is None else output
+        return self._scores(self._output_input(h), output), (*new_state, *state[n:])
 
     def prepare_step(self):
         """Keyword arguments of ``step`` that are the same at every step of a

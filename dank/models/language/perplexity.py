@@ -54,8 +54,6 @@ def caption_nll(model, captions, batch_size=256):
     """
     import tensorflow as tf
 
-    from dank.models.language.losses import token_nll
-
     @tf.function(
         input_signature=[
             tf.TensorSpec([None, None], tf.int32),
@@ -63,8 +61,8 @@ def caption_nll(model, captions, batch_size=256):
         ]
     )
     def score(tokens, labels):
-        logits = model({"tokens": tokens[:, :-1], "label": labels}, training=False)
-        nll, _ = token_nll(tokens[:, 1:], logits)
+        h = model.features({"tokens": tokens[:, :-1], "label": labels})
+        nll, _ = model.target_nll(h, tokens[:, 1:])
         return tf.reduce_sum(nll, axis=-1)
 
     nll = np.zeros(len(captions))

@@ -1,7 +1,8 @@
 """Trains the template classifier into ``run_dir/vision``.
 
 Phases: with pretrained backbone weights, the head trains alone first and then
-everything is unfrozen; from scratch there is one phase. Each phase runs
+everything is unfrozen; with ``small_size`` (progressive resizing) the first
+steps train at a smaller input size; otherwise there is one phase. Each phase runs
 ``model.fit`` under the chosen ``tf.distribute`` strategy with
 ``BackupAndRestore`` (one Keras epoch = ``steps_per_epoch`` steps), so a killed
 run resumes at its last completed epoch. After training, BatchNorm statistics
@@ -46,32 +47,47 @@ from dank.models.vision.weights import resolve_weights
 log = logging.getLogger(__name__)
 
 HEAD_DONE_FILE = "head_done.weights.h5"
+SMALL_DONE_FILE = "small_done.weights.h5"  # Progressive resizing's first phase.
 # The trained model before its final evaluation; renamed to model.keras after.
 UNEVALUATED_FILE = "unevaluated.keras"
 BATCH_LOG_EVERY = 10  # Steps between batch-level TensorBoard scalars (at most).
 
 
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to 0."""
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to 0.
 
-    def __init__(self, peak, warmup, total):
-        self.peak, self.warmup, self.total = (
+    ``offset`` continues a schedule in a later phase (a new optimizer counts
+    from 0): step ``s`` is the schedule's step ``s + offset``, and the phase's
+    own first ``warmup`` steps ramp up to it (Adam's moments start afresh)."""
+
+    def __init__(self, peak, warmup, total, offset=0):
+        self.peak, self.warmup, self.total, self.offset = (
             float(peak),
             int(warmup),
             max(1, int(total)),
+            int(offset),
         )
 
     def __call__(self, step):
         step = keras.ops.cast(step, "float32")
         warm = self.peak * (step + 1.0) / max(1, self.warmup)
         progress = keras.ops.clip(
-            (step - self.warmup) / max(1, self.total - self.warmup), 0.0, 1.0
+            (step + self.offset - self.warmup) / max(1, self.total - self.warmup),
+            0.0,
+            1.0,
         )
         cosine = 0.5 * self.peak * (1.0 + keras.ops.cos(np.pi * progress))
-        return keras.ops.where(step < self.warmup, warm, cosine)
+        return keras.ops.where(
+            step < self.warmup, keras.ops.minimum(warm, cosine), cosine
+        )
 
     def get_config(self):
-        return {"peak": self.peak, "warmup": self.warmup, "total": self.total}
+        return {
+            "peak": self.peak,
+            "warmup": self.warmup,
+            "total": self.total,
+            "offset": self.offset,
+        }
 
 
 class _StepCounter(keras.callbacks.Callback):
@@ -163,14 +179,27 @@ def _log_callbacks(logs_dir, name, config, profile=False):
 
 
 def _fit_phase(
-    model, train_model, dataset, config, steps, out_dir, name, callbacks, profile
+    train_model,
+    dataset,
+    config,
+    steps,
+    out_dir,
+    name,
+    callbacks,
+    profile,
+    offset=0,
+    total=None,
 ):
-    """Runs one phase of ``steps`` steps with its own backup; returns steps run."""
+    """Runs one phase of ``steps`` steps with its own backup; returns steps run.
+
+    The learning rate follows a schedule of ``total`` steps (default: this
+    phase's) from its step ``offset`` on."""
     epochs = max(1, steps // config.steps_per_epoch)
     # Whole epochs (BackupAndRestore resumes per epoch); the schedule ends with them.
     steps = epochs * config.steps_per_epoch
+    total = total or steps
     schedule = WarmupCosine(
-        config.learning_rate, min(config.warmup_steps, steps // 2), steps
+        config.learning_rate, min(config.warmup_steps, steps // 2), total, offset
     )
     train_model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
@@ -272,7 +301,8 @@ def train_vision(
                 )
             with atomic_path(pending) as tmp:
                 model.save(tmp)
-            (out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE).unlink(missing_ok=True)
+            for done in (HEAD_DONE_FILE, SMALL_DONE_FILE):
+                (out_dir / constants.BACKUP_DIR / done).unlink(missing_ok=True)
         metrics = _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds)
         metrics.update(
             strategy=strategy,
@@ -291,42 +321,55 @@ def train_vision(
 def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
     """Both phases of training; returns ``(model, seconds, steps run)``."""
     n = len(load_catalogue(data_dir))
+    backups = out_dir / constants.BACKUP_DIR
     with dist.scope():
         model = build_model(n, config.image_size, config.dropout)
         if weights:
             load_pretrained(model, weights)
             # A resumed run (it has backups) restores its own head instead.
-            backups = out_dir / constants.BACKUP_DIR
             resuming = backups.is_dir() and any(backups.iterdir())
             if config.imprint and not resuming:
                 stats = imprint_head(model, data.template_images(data_dir, config))
                 log.info("vision: head imprinted from the templates: %s", stats)
         train_model = keras.Model(model.inputs, model.get_layer("logits").output)
 
-    dataset = data.train_dataset(data_dir, config).map(
-        lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE
-    )
     start, steps_run = time.perf_counter(), 0
     head_steps = min(config.head_steps, config.steps // 2) if weights else 0
-    head_done = out_dir / constants.BACKUP_DIR / HEAD_DONE_FILE
-    phase = dict(
-        model=model,
-        train_model=train_model,
-        dataset=dataset,
-        config=config,
-        out_dir=out_dir,
-        callbacks=callbacks,
-        profile=profile,
-    )
+    head_done, small_done = backups / HEAD_DONE_FILE, backups / SMALL_DONE_FILE
+    steps = config.steps - head_steps  # Of the one schedule after the head.
+    # Whole epochs, and at least one at the full size.
+    epoch = config.steps_per_epoch
+    small_steps = max(0, min(config.small_steps, steps - epoch)) // epoch * epoch
+    small_steps = small_steps if config.small_size else 0
+    phase = dict(config=config, out_dir=out_dir, callbacks=callbacks, profile=profile)
     with dist.scope():
         if head_steps and head_done.is_file():
             train_model.load_weights(head_done)
         elif head_steps:
             backbone(model).trainable = False
-            steps_run += _fit_phase(steps=head_steps, name="head", **phase)
+            steps_run += _fit_phase(
+                train_model,
+                _one_hot(data.train_dataset(data_dir, config), n),
+                steps=head_steps,
+                name="head",
+                **phase,
+            )
             backbone(model).trainable = True
             train_model.save_weights(head_done)
-        steps_run += _fit_phase(steps=config.steps - head_steps, name="full", **phase)
+        if small_steps and small_done.is_file():
+            train_model.load_weights(small_done)
+        elif small_steps:
+            steps_run += _small_phase(model, data_dir, n, small_steps, steps, phase)
+            train_model.save_weights(small_done)
+        steps_run += _fit_phase(
+            train_model,
+            _one_hot(data.train_dataset(data_dir, config), n),
+            steps=steps - small_steps,
+            name="full",
+            offset=small_steps,
+            total=steps,
+            **phase,
+        )
     train_seconds = time.perf_counter() - start
 
     reestimate_batchnorm(
@@ -335,6 +378,35 @@ def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
         config.bn_batches,
     )
     return model, train_seconds, steps_run
+
+
+def _one_hot(dataset, n):
+    """``(images, labels)`` batches with one-hot labels over ``n`` templates."""
+    return dataset.map(
+        lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+
+def _small_phase(model, data_dir, n, steps, total, phase):
+    """Progressive resizing: the first ``steps`` of the ``total``-step schedule
+    on a copy of ``model`` built at ``config.small_size``, whose weights (all
+    of them: ResNet50's do not depend on the input size) then go back into
+    ``model``. Returns the steps run."""
+    config = phase["config"]
+    small_config = config.replace(image_size=config.small_size)
+    small = build_model(n, config.small_size, config.dropout)
+    small.set_weights(model.get_weights())
+    log.info("vision: %d steps at %d px first", steps, config.small_size)
+    run = _fit_phase(
+        keras.Model(small.inputs, small.get_layer("logits").output),
+        _one_hot(data.train_dataset(data_dir, small_config), n),
+        steps=steps,
+        name="small",
+        total=total,
+        **dict(phase, config=small_config),
+    )
+    model.set_weights(small.get_weights())
+    return run
 
 
 def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
