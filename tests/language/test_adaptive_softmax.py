@@ -48,7 +48,8 @@ def test_log_probs_are_the_two_level_distribution():
 
 
 @pytest.mark.parametrize("static", [False, True])
-def test_token_nll_reads_the_log_probs_at_the_targets(static):
+@pytest.mark.parametrize("empty_cluster", [False, True])
+def test_token_nll_reads_the_log_probs_at_the_targets(static, empty_cluster):
     rng = np.random.default_rng(2)
     h = rng.normal(size=(3, 5, 8)).astype("float32")
     kernel = rng.normal(size=(8, V)).astype("float32")
@@ -57,6 +58,8 @@ def test_token_nll_reads_the_log_probs_at_the_targets(static):
     targets = rng.integers(1, V, (3, 5)).astype("int32")
     targets[0, -2:] = 0
     targets[1, :3] = [3, 12, 59]  # Cluster edges.
+    if empty_cluster:  # No target in the last cluster.
+        targets = np.where(targets >= 30, targets // 3, targets)
     nll_fn = adaptive.token_nll_static if static else adaptive.token_nll
     nll, mask = nll_fn(h, targets, kernel, bias, ck, cb, CUTOFFS, project)
     every = np.asarray(adaptive.log_probs(h @ kernel + bias, h @ ck + cb, CUTOFFS))

@@ -77,12 +77,13 @@ PRESETS = {
         seed=1234,
         jit_compile=False,
     ),
-    # The starter set (~100 templates) on a 2-core CPU in about 10 minutes.
-    # Progressive resizing: 320 steps at 64 px (about 55 images/s here), then
-    # 160 at 96 px (about 27): 485 s of training instead of 726 s for 480
-    # steps at 96 px, with the same validation top-1 (wild 88.4% against
-    # 87.6%, light 97.4% against 97.0%); 400 + 80 steps lost 6 points
-    # (experiments/results/make-train-levers.json).
+    # The starter set (~100 templates) on a 2-core CPU in about 12 minutes.
+    # Progressive resizing: 240 steps at 64 px (45-58 images/s here), then
+    # 240 at 96 px (21-29): 629 s of training instead of 726 s for 480 steps
+    # at 96 px, at the same quality (validation top-1 wild 90.4%, light 98.6%;
+    # wild stand-in 80.0% against 82.0%). 320 + 160 steps trained in 485-558
+    # s but fell to 68.5% on the wild stand-in; 400 + 80 lost 6 points of
+    # validation (experiments/results/make-train-levers.json).
     "cpu": VisionConfig(
         image_size=96,
         batch_size=32,
@@ -105,7 +106,7 @@ PRESETS = {
         seed=1234,
         jit_compile=False,
         small_size=64,
-        small_steps=320,
+        small_steps=240,
     ),
     # The paper's input size; meant for a GPU.
     "paper": VisionConfig(
