@@ -172,3 +172,29 @@ def test_trains_the_missing_variant_then_evaluates(
     assert (run / "language-image" / constants.MODEL_FILE).is_file()
     assert result["heldout"]["n"] > 0 and result["protocol"]["n_pairs"] >= 1
     assert [kind for kind, _ in runner.plan(image, tmp_path)] == ["evaluate"]
+
+
+def test_recorded_tuples_compare_with_the_wanted_config(tmp_path, tiny_run, tiny_data):
+    """run.json keeps adaptive_softmax as a JSON list; the preset, a tuple."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    info_path = run / constants.RUN_CONFIG_FILE
+    info = json.loads(info_path.read_text())
+    info["components"]["language"]["adaptive_softmax"] = [8, 16]
+    info_path.write_text(json.dumps(info))
+    same = experiment(
+        "template-tiny", run, tiny_data, overrides={"adaptive_softmax": [8, 16]}
+    )
+    runner.check_trained_config(same)  # No error.
+    other = experiment("template-tiny", run, tiny_data)
+    with pytest.raises(DankError, match=r"adaptive_softmax=\(8, 16\) \(wanted \(\)\)"):
+        runner.check_trained_config(other)
+
+
+def test_overrides_that_break_the_config_are_clear_errors(tiny_run, tiny_data):
+    with pytest.raises(DankError, match="adaptive_softmax"):
+        experiment("x", tiny_run, tiny_data, overrides={"adaptive_softmax": [20, 10]})
+    with pytest.raises(DankError, match="y: overrides: .*not both"):
+        experiment(
+            "y", tiny_run, tiny_data, preset="cpu", overrides={"sampled_softmax": 8}
+        )

@@ -57,7 +57,12 @@ class Experiment:
         """The ``LanguageConfig`` this experiment trains."""
         from dank.models.language.config import get_preset
 
-        return get_preset(self.preset).replace(variant=self.variant, **self.overrides)
+        try:
+            return get_preset(self.preset).replace(
+                variant=self.variant, **self.overrides
+            )
+        except ValueError as e:  # E.g. a sampled softmax on an adaptive preset.
+            raise DankError(f"{self.name}: overrides: {e}") from e
 
     def model_dir(self):
         """The run subdirectory of this experiment's caption model."""
@@ -79,6 +84,8 @@ def _check_type(where, name, value, default):
     kind = type(default)
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if kind is tuple and isinstance(value, list):  # JSON has no tuples.
         ok = True
     if not ok:
         raise DankError(
@@ -108,6 +115,10 @@ def _check_overrides(where, overrides):
                 f"known: {', '.join(sorted(defaults))}"
             )
         _check_type(where, f"overrides.{name}", value, defaults[name])
+    try:
+        LanguageConfig(**overrides)
+    except ValueError as e:
+        raise DankError(f"{where}: overrides: {e}") from e
 
 
 def parse_experiment(d, name, where="experiment"):

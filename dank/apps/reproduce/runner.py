@@ -101,6 +101,8 @@ def check_trained_config(experiment):
         return
     wanted = {"preset": experiment.preset, **experiment.language_config().to_dict()}
     recorded = {**LanguageConfig().to_dict(), **recorded}
+    # JSON keeps lists where the config holds tuples (adaptive_softmax).
+    recorded.update(LanguageConfig.from_dict(recorded).to_dict())
     differ = sorted(
         k for k in wanted if k != "samples_every" and recorded.get(k) != wanted[k]
     )
