@@ -28,11 +28,18 @@ from experiments.benchmarks import standins  # noqa: E402
 
 
 def zipf_batch(vocab, templates, batch, length, seed=0):
-    """``(x, y)``: tokens drawn log-uniformly over the ids (Zipf), no padding."""
-    rng = np.random.default_rng(seed)
-    draw = np.floor(np.exp(rng.uniform(size=(batch, length + 1)) * np.log(vocab + 1)))
-    tokens = np.clip(draw.astype("int64") - 1, 4, vocab - 1).astype("int32")
-    labels = rng.integers(0, templates, batch).astype("int32")
+    """``(x, y)``: tokens drawn log-uniformly over the ids (Zipf, the sampled
+    softmax's sampler ``losses.log_uniform_sample``), no padding."""
+    import keras
+
+    from dank.models.language.losses import log_uniform_sample
+
+    draw = log_uniform_sample(
+        vocab, batch * (length + 1), keras.random.SeedGenerator(seed)
+    )
+    tokens = np.clip(np.asarray(draw), 4, vocab - 1).astype("int32")
+    tokens = tokens.reshape(batch, length + 1)
+    labels = np.random.default_rng(seed).integers(0, templates, batch).astype("int32")
     return {"tokens": tokens[:, :-1], "label": labels}, tokens[:, 1:]
 
 

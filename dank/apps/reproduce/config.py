@@ -61,7 +61,7 @@ class Experiment:
             return get_preset(self.preset).replace(
                 variant=self.variant, **self.overrides
             )
-        except ValueError as e:  # E.g. a sampled softmax on an adaptive preset.
+        except ValueError as e:  # Bad values, or a clash with the preset.
             raise DankError(f"{self.name}: overrides: {e}") from e
 
     def model_dir(self):
@@ -115,10 +115,6 @@ def _check_overrides(where, overrides):
                 f"known: {', '.join(sorted(defaults))}"
             )
         _check_type(where, f"overrides.{name}", value, defaults[name])
-    try:
-        LanguageConfig(**overrides)
-    except ValueError as e:
-        raise DankError(f"{where}: overrides: {e}") from e
 
 
 def parse_experiment(d, name, where="experiment"):
@@ -176,8 +172,8 @@ def parse_experiment(d, name, where="experiment"):
         path=where,
     )
     try:
-        experiment.language_config()
-    except ValueError as e:  # LanguageConfig's own checks (e.g. conditioning).
+        experiment.language_config()  # LanguageConfig's own checks.
+    except DankError as e:
         raise DankError(f"{where}: {e}") from e
     return experiment
 
