@@ -424,3 +424,49 @@ def test_runner_never_returns_a_flagged_caption(exported, parts, caplog, method)
     # The tokens returned are those of the captions returned.
     top, _ = split_top_bottom(after["tokens"], runner.vocab, runner.ids)
     np.testing.assert_array_equal(top, after["top"])
+
+
+@pytest.fixture(scope="module")
+def adaptive(tiny_run, tiny_data, tmp_path_factory):
+    """A copy of the tiny run whose caption model is retrained with an adaptive
+    softmax, exported to ONNX: ``(Keras parts, onnxruntime runner)``."""
+    import shutil
+
+    from dank.apps.export.onnx import export_onnx
+    from dank.apps.export.ort_runner import OnnxCascade
+    from dank.apps.export.source import load_run
+    from dank.decoding import DecodeConfig
+    from dank.models.language.config import PRESETS
+    from dank.models.language.train import train_language
+
+    root = tmp_path_factory.mktemp("adaptive")
+    run = shutil.copytree(tiny_run, root / "run")
+    config = PRESETS["tiny"].replace(adaptive_softmax=(8, 20))
+    train_language(tiny_data, run, config, preset="tiny", verbose=0, force=True)
+    exported = export_onnx(run, root / "onnx", DecodeConfig(**DECODE))
+    return load_run(run), OnnxCascade(exported, no_filter=True)
+
+
+@pytest.mark.slow  # A second export: about 3 minutes more (`make test-all`).
+def test_an_adaptive_softmax_run_exports_with_parity(adaptive, monkeypatch):
+    """The exported step of an adaptive-softmax model gives Keras's full
+    log-probabilities (a normalised distribution), and the decoders agree."""
+    from dank.decoding import DecodeConfig
+
+    parts, runner = adaptive
+    assert parts.captioner.cutoffs == (8, 20)
+    config = DecodeConfig(**DECODE)
+    weights, embedding = _conditions(parts, mixes=6)
+    want = _cascade(parts, config).caption(
+        weights, embedding, np.ones(len(weights), bool), np.array([0, 0], np.int32)
+    )
+    tokens = want["tokens"].numpy()
+    error = _check_logits(parts, runner, tokens, weights, embedding)
+    assert error <= LOGIT_TOL
+    start = np.full(len(weights), runner.ids["start"], np.int32)
+    log_probs, _ = runner.step(start, runner.initial_state(weights, embedding))
+    np.testing.assert_allclose(np.exp(log_probs).sum(-1), 1.0, rtol=1e-4)
+    got, decisions = _decode_watched(runner, monkeypatch, weights, embedding, 0, config)
+    clear = decisions.clear(len(weights), _noise(error, config))
+    assert not disagreements(tokens, got["tokens"], clear).size
+    assert clear.sum() >= 0.25 * len(weights), clear.sum()

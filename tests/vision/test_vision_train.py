@@ -250,3 +250,73 @@ def test_progressive_resizing_trains_small_first_and_resumes(tiny_data, tmp_path
     assert not (out / constants.BACKUP_DIR / SMALL_DONE_FILE).exists()
     model = keras.saving.load_model(out / constants.MODEL_FILE)
     assert tuple(model.inputs[0].shape) == (None, 48, 48, 3)
+
+
+def test_batchnorm_reestimate_is_the_average_of_batch_statistics():
+    """The compiled pass (momentum 0, averaged) equals the eager cumulative
+    average (momentum k / (k + 1) on batch k) that it replaced."""
+    import keras
+    import tensorflow as tf
+
+    from dank.models.vision.model import backbone, build_model
+    from dank.models.vision.train import reestimate_batchnorm
+
+    rng = np.random.default_rng(0)
+    batches = tf.data.Dataset.from_tensor_slices(
+        (rng.uniform(0, 255, (12, 32, 32, 3)).astype("float32"), np.zeros(12, "int32"))
+    ).batch(4)
+    model = build_model(3, 32, 0.0)
+    reference = build_model(3, 32, 0.0)
+    reference.set_weights(model.get_weights())
+
+    def norms(m):
+        return [
+            layer
+            for layer in backbone(m).layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
+
+    before = [np.array(n.moving_mean) for n in norms(model)]
+    for k, (images, _) in enumerate(batches):
+        for layer in norms(reference):
+            layer.momentum = k / (k + 1.0)
+        reference(images, training=True)
+
+    reestimate_batchnorm(model, batches, n_batches=3)
+
+    for got, want in zip(norms(model), norms(reference)):
+        # Compiled against eager: rounding grows over 50 layers.
+        np.testing.assert_allclose(got.moving_mean, want.moving_mean, atol=1e-3)
+        np.testing.assert_allclose(
+            got.moving_variance, want.moving_variance, rtol=1e-3, atol=1e-3
+        )
+        assert got.momentum == 0.99  # Keras' default, put back.
+    assert not np.allclose(norms(model)[0].moving_mean, before[0])
+
+
+def test_caption_layers_render_once_per_split(tiny_data, tiny_config, monkeypatch):
+    """The training phases, the BatchNorm pass and the evaluation share one
+    rendered bank per split; a rebuilt split renders afresh."""
+    import os
+
+    from dank.data.pipeline import caption_files
+    from dank.models.vision import data
+
+    data._render_bank.cache_clear()
+    rendered = []
+    real = data.caption_bank
+    monkeypatch.setattr(
+        data, "caption_bank", lambda *a: rendered.append(a[1:]) or real(*a)
+    )
+    for seed in (None, 5):
+        next(iter(data.train_dataset(tiny_data, tiny_config, seed=seed)))
+    next(iter(data.val_dataset(tiny_data, tiny_config)))
+    next(iter(data.val_dataset(tiny_data, tiny_config, wild=False)))
+    assert len(rendered) == 2  # train and val, not one per dataset
+
+    shard = caption_files(tiny_data, "val")[0]
+    stat = os.stat(shard)
+    os.utime(shard, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    next(iter(data.val_dataset(tiny_data, tiny_config)))
+    assert len(rendered) == 3
+    data._render_bank.cache_clear()

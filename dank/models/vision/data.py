@@ -6,11 +6,14 @@ memes of every template drawn with a fixed seed and the val split's captions,
 plus ``val_unknown`` pictures of no template for calibrating ``known``.
 """
 
+import functools
 import logging
+import os
 
 import numpy as np
 import tensorflow as tf
 
+from dank.core.errors import DankError
 from dank.data import pipeline
 from dank.models.vision import augment
 from dank.models.vision.captions import caption_bank
@@ -37,6 +40,28 @@ def _captions(data_dir, split):
             e,
         )
         return []
+
+
+def _bank(data_dir, split, config, seed):
+    """The split's caption layers (``caption_bank``), rendered once per process:
+    the training phases, the BatchNorm pass and the evaluation share them."""
+    try:
+        files = pipeline.caption_files(data_dir, split)
+        stamp = tuple((str(f), os.stat(f).st_mtime_ns) for f in files)
+    except (DankError, OSError):  # _captions says why there is no text.
+        stamp = ()
+    return _render_bank(
+        str(data_dir), split, config.caption_bank, canvas_size(config), seed, stamp
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _render_bank(data_dir, split, n, canvas, seed, stamp):
+    """``_bank``'s cache, keyed on the caption shards' names and times."""
+    del stamp  # Only part of the key: a rebuilt split renders afresh.
+    bank = caption_bank(_captions(data_dir, split), n, canvas, seed)
+    bank.flags.writeable = False
+    return bank
 
 
 def _templates(data_dir, canvas):
@@ -84,11 +109,12 @@ def _memes(templates, bank, seed, config, wild=True):
 
 
 def train_dataset(data_dir, config, seed=None):
-    """Endless batches of (images float32 [B, S, S, 3], labels int32 [B])."""
+    """Endless batches of (images float32 [B, S, S, 3], labels int32 [B]).
+
+    ``seed`` picks the stream (templates, crops, effects); the caption layers
+    are the training split's one bank whatever the seed."""
+    bank = _bank(data_dir, "train", config, config.seed + TRAIN_SEED_OFFSET)
     seed = config.seed + TRAIN_SEED_OFFSET if seed is None else seed
-    bank = caption_bank(
-        _captions(data_dir, "train"), config.caption_bank, canvas_size(config), seed
-    )
     templates = _templates(data_dir, canvas_size(config))
     templates = templates.shuffle(config.shuffle_buffer, seed=seed).repeat()
     memes = _memes(templates, bank, seed, config)
@@ -101,9 +127,7 @@ def val_dataset(data_dir, config, batch_size=None, wild=True):
     """The fixed synthetic-meme validation set: batches of (images, labels);
     ``wild=False`` draws the same memes without the effects of the wild."""
     seed = config.seed
-    bank = caption_bank(
-        _captions(data_dir, "val"), config.caption_bank, canvas_size(config), seed
-    )
+    bank = _bank(data_dir, "val", config, seed)
     templates = _templates(data_dir, canvas_size(config)).repeat(
         config.val_per_template
     )

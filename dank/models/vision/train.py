@@ -104,9 +104,9 @@ class _StepCounter(keras.callbacks.Callback):
 def reestimate_batchnorm(model, batches, n_batches):
     """Replaces BatchNorm moving statistics by their average over fresh batches.
 
-    Runs forward passes in training mode with each layer's momentum set to
-    k / (k + 1) on the k-th batch, which makes the moving mean and variance the
-    cumulative average over the batches (precise BN).
+    Each batch runs one compiled forward pass in training mode with every
+    layer's momentum at 0, so the moving mean and variance hold that batch's
+    statistics; their average over the batches replaces them (precise BN).
 
     Args:
         model: a classifier from ``build_model``.
@@ -119,14 +119,26 @@ def reestimate_batchnorm(model, batches, n_batches):
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     saved = [layer.momentum for layer in norms]
+    stats = []  # Per batch: every layer's (mean, variance).
     try:
-        for k, (images, _) in enumerate(batches.take(n_batches)):
-            for layer in norms:
-                layer.momentum = k / (k + 1.0)
-            model(images, training=True)
+        for layer in norms:
+            layer.momentum = 0.0  # Read when the forward pass is traced.
+        forward = tf.function(lambda x: model(x, training=True))
+        for images, _ in batches.take(n_batches):
+            forward(images)
+            stats.append(
+                [
+                    (np.asarray(n.moving_mean), np.asarray(n.moving_variance))
+                    for n in norms
+                ]
+            )
     finally:
         for layer, momentum in zip(norms, saved):
             layer.momentum = momentum
+    for layer, per_batch in zip(norms, zip(*stats)):
+        means, variances = zip(*per_batch)
+        layer.moving_mean.assign(np.mean(means, axis=0))
+        layer.moving_variance.assign(np.mean(variances, axis=0))
 
 
 def predict_arrays(model, batches):
@@ -412,7 +424,9 @@ def _small_phase(model, data_dir, n, steps, total, phase):
 def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
     """Validation accuracy and the unknown threshold; logs them; returns metrics."""
     catalogue = load_catalogue(data_dir)
-    probs, _, labels = predict_arrays(model, data.val_dataset(data_dir, config))
+    # Cached: the hardest images are drawn from it again for TensorBoard.
+    val = data.val_dataset(data_dir, config).cache()
+    probs, _, labels = predict_arrays(model, val)
     light, _, _ = predict_arrays(model, data.val_dataset(data_dir, config, wild=False))
     unknown_probs, _, _ = predict_arrays(model, data.unknown_dataset(config))
     calibration = calibrate.choose_threshold(
@@ -443,7 +457,7 @@ def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
     }
     _log_final(
         out_dir / constants.LOGS_DIR,
-        data_dir,
+        val,
         config,
         probs,
         labels,
@@ -453,14 +467,14 @@ def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
     return metrics
 
 
-def _log_final(logs_dir, data_dir, config, probs, labels, catalogue, metrics):
+def _log_final(logs_dir, val, config, probs, labels, catalogue, metrics):
     """TensorBoard at the end: the hardest validation images and final metrics."""
     from dank.models.vision.confusions import log_confusions
 
     log_confusions(
         logs_dir / "validation",
         config.steps,
-        data.val_dataset(data_dir, config),
+        val,
         probs,
         labels,
         catalogue,
