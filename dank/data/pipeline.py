@@ -51,6 +51,22 @@ def caption_files(data_dir, split):
     return _files(data_dir, f"captions-{split}-*.tfrecord", f"{split} caption")
 
 
+def without_autotune_thread(ds):
+    """``ds`` without tf.data's autotuning thread.
+
+    Deleting an iterator waits out that thread's current sleep, which doubles
+    up to 60 s while the iterator lives. Keras keeps each epoch's exhausted
+    validation iterator until the next validation, and the training iterators
+    live for whole phases, so epochs and phase ends stalled, idle, for up to a
+    minute (docs/performance.md, "The slow epoch"). Parallel maps then run at
+    ``AUTOTUNE``'s starting value, one call per core (at most 16)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
+
+
 def image_dataset(data_dir):
     """One element per template: ``{"image": uint8 [H,W,3], "label": int32,
     "template_id": string}``, in label order within each shard."""
@@ -131,7 +147,7 @@ def caption_dataset(
         ds = ds.padded_batch(
             batch_size, padded_shapes=shapes, drop_remainder=drop_remainder
         )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return without_autotune_thread(ds.prefetch(tf.data.AUTOTUNE))
 
 
 def load_captions(data_dir, split):

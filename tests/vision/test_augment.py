@@ -104,3 +104,24 @@ def test_light_memes_are_the_wild_ones_without_the_wild_effects(monkeypatch):
         monkeypatch.setattr(augment, name, 0.0)
     monkeypatch.setattr(augment, "LOW_JPEG_PROB", 0.0)
     np.testing.assert_allclose(meme(True), light, atol=1e-3)  # All else equal.
+
+
+def test_pipelines_run_without_the_autotune_thread(tiny_data, tiny_config):
+    """Deleting an iterator waits out tf.data's autotune thread (up to 60 s
+    idle, the slow epochs of docs/performance.md): no pipeline that training
+    or evaluation iterates starts one."""
+    from dank.data.pipeline import caption_dataset
+    from dank.models.language.config import PRESETS
+    from dank.models.language.train import caption_batches
+
+    pipelines = {
+        "vision train": data.train_dataset(tiny_data, tiny_config),
+        "vision val": data.val_dataset(tiny_data, tiny_config),
+        "templates": data.template_images(tiny_data, tiny_config),
+        "unknown": data.unknown_dataset(tiny_config),
+        "captions": caption_dataset(tiny_data, "val", 8),
+        # What Keras iterates: the captions mapped to (inputs, targets).
+        "caption batches": caption_batches(tiny_data, "train", PRESETS["tiny"]),
+    }
+    for name, ds in pipelines.items():
+        assert ds.options().autotune.enabled is False, name

@@ -118,9 +118,8 @@ def train_dataset(data_dir, config, seed=None):
     templates = _templates(data_dir, canvas_size(config))
     templates = templates.shuffle(config.shuffle_buffer, seed=seed).repeat()
     memes = _memes(templates, bank, seed, config)
-    return memes.batch(config.batch_size, drop_remainder=True).prefetch(
-        tf.data.AUTOTUNE
-    )
+    memes = memes.batch(config.batch_size, drop_remainder=True)
+    return pipeline.without_autotune_thread(memes.prefetch(tf.data.AUTOTUNE))
 
 
 def val_dataset(data_dir, config, batch_size=None, wild=True):
@@ -132,16 +131,19 @@ def val_dataset(data_dir, config, batch_size=None, wild=True):
         config.val_per_template
     )
     memes = _memes(templates, bank, seed, config, wild=wild)
-    return memes.batch(batch_size or config.batch_size)
+    return pipeline.without_autotune_thread(
+        memes.batch(batch_size or config.batch_size)
+    )
 
 
 def template_images(data_dir, config, batch_size=None):
     """Each template's clean picture at the model's input size, no caption:
     batches of (images float32 [B, S, S, 3], labels int32 [B]), in build order."""
-    return (
-        _templates(data_dir, config.image_size)
-        .map(lambda image, label: (tf.cast(image, tf.float32), label))
-        .batch(batch_size or config.batch_size)
+    images = _templates(data_dir, config.image_size).map(
+        lambda image, label: (tf.cast(image, tf.float32), label)
+    )
+    return pipeline.without_autotune_thread(
+        images.batch(batch_size or config.batch_size)
     )
 
 
@@ -156,7 +158,7 @@ def unknown_dataset(config, batch_size=None):
     ds = tf.data.Dataset.range(config.val_unknown).map(
         make, num_parallel_calls=tf.data.AUTOTUNE
     )
-    return ds.batch(batch_size or config.batch_size)
+    return pipeline.without_autotune_thread(ds.batch(batch_size or config.batch_size))
 
 
 def validation_arrays(data_dir, config):
