@@ -308,6 +308,18 @@ def resolve_jit_compile(flag):
     )
 
 
+def compile_model(model, **kwargs):
+    """``model.compile(**kwargs)``, then builds the optimizer's variables.
+
+    Without an explicit strategy Keras creates the optimizer's slots (Adam's
+    moments) while it traces the first train step, and ``tf.function`` then
+    traces that step a second time without variable creation. Building them
+    first makes it one trace: 28 s -> 15 s for ResNet50's train step here
+    (docs/performance.md). Call it inside the strategy's scope."""
+    model.compile(**kwargs)
+    model.optimizer.build(model.trainable_variables)
+
+
 @contextlib.contextmanager
 def xla_errors(jit_compile):
     """Turns an XLA compilation failure into a DankError naming the fix."""

@@ -160,10 +160,9 @@ def load_captions(data_dir, split):
     """
     import tensorflow as tf
 
-    ds = tf.data.TFRecordDataset(caption_files(data_dir, split))
-    ds = ds.map(records.parse_caption).ragged_batch(4096)
+    ds = tf.data.TFRecordDataset(caption_files(data_dir, split)).batch(4096)
     out = []
-    for batch in ds:
+    for batch in ds.map(records.parse_captions):
         tokens = batch["tokens"].to_list()
         labels = batch["label"].numpy().tolist()
         scores = batch["score"].numpy().tolist()

@@ -176,3 +176,35 @@ def test_train_commands_take_the_scaling_flags():
     assert args.jit_compile == "off"
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "language", "--jit-compile", "maybe"])
+
+
+@pytest.mark.parametrize("build_first", [True, False])
+def test_compile_model_traces_the_train_step_once(build_first):
+    """``compile_model`` builds the optimizer's slots before ``fit``, so the
+    train step is traced once; a plain ``compile`` traces it twice."""
+    import keras
+    import numpy as np
+
+    from dank.core.distribute import compile_model
+
+    traces = []
+
+    class Counted(keras.Model):
+        def train_step(self, data):
+            traces.append(1)
+            return super().train_step(data)
+
+    inputs = keras.Input((4,))
+    model = Counted(inputs, keras.layers.Dense(3)(inputs))
+    settings = dict(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    if build_first:
+        compile_model(model, **settings)
+    else:
+        model.compile(**settings)
+    x, y = np.ones((8, 4), "float32"), np.zeros(8, "int32")
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    assert len(traces) == (1 if build_first else 2)
+    assert model.optimizer.iterations.numpy() == 4

@@ -2,6 +2,7 @@ import gzip
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from dank.core import constants
@@ -133,3 +134,26 @@ def test_splits_and_percentiles():
     assert out[-1] == out[-2]
     assert 70 <= out.count("train") <= 90
     assert splits.percentiles([5, 1, 5, 9]).tolist() == [0.5, 0.0, 0.5, 1.0]
+
+
+def test_load_captions_matches_the_record_by_record_parse(tiny_data):
+    """``load_captions`` parses whole batches at once (``records.parse_captions``):
+    the same rows, in file order, as parsing each record on its own."""
+    import tensorflow as tf
+
+    from dank.data import records
+
+    for split in constants.SPLITS:
+        files = pipeline.caption_files(tiny_data, split)
+        one_by_one = list(
+            tf.data.TFRecordDataset(files).map(records.parse_caption).as_numpy_iterator()
+        )
+        rows = pipeline.load_captions(tiny_data, split)
+        assert len(rows) == len(one_by_one) > 0
+        for row, parsed in zip(rows, one_by_one):
+            assert row["tokens"] == parsed["tokens"].tolist()
+            assert row["label"] == int(parsed["label"])
+            assert row["top"] == parsed["top"].decode("utf-8")
+            assert row["bottom"] == parsed["bottom"].decode("utf-8")
+            for key in ("score", "weight", "upvotes", "views"):
+                np.testing.assert_equal(row[key], parsed[key])

@@ -24,6 +24,30 @@ def test_caption_bank_shapes():
     assert (bank[..., 3] > 0).any()
 
 
+def test_a_bank_at_another_canvas_lays_out_no_caption_again(monkeypatch):
+    """The progressive-resizing phases render the same captions at two canvas
+    sizes: the second bank reuses the first one's layouts."""
+    from dank.models.vision import captions
+
+    captions._layout.cache_clear()
+    fitted = []
+    real = captions.fit_text
+    monkeypatch.setattr(
+        captions, "fit_text", lambda *a, **k: fitted.append(a[0]) or real(*a, **k)
+    )
+    rows = [{"top": f"caption number {i}", "bottom": f"bottom {i}"} for i in range(9)]
+    small = caption_bank(rows, 6, 40, seed=3)
+    n = len(fitted)
+    assert n > 0
+    large = caption_bank(rows, 6, 60, seed=3)
+    assert len(fitted) == n  # No caption fitted twice.
+    assert (small[..., 3] > 0).any() and (large[..., 3] > 0).any()
+    # A fresh layout gives the same pixels as the remembered one.
+    captions._layout.cache_clear()
+    np.testing.assert_array_equal(caption_bank(rows, 6, 60, seed=3), large)
+    captions._layout.cache_clear()
+
+
 def test_caption_is_visibly_drawn():
     template = tf.fill((96, 96, 3), 128.0)
     layer = np.asarray(render_caption("top text here", "bottom text", 96, 96))

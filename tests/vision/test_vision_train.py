@@ -64,6 +64,8 @@ def test_reload_gives_identical_predictions(vision_run):
     # The batch path and the list path agree for same-sized images.
     same = np.stack([images[0], images[0]])
     np.testing.assert_allclose(a.predict(same)[0][0], probs_a[0], atol=1e-5)
+    # One trace for every batch size (inference_function's signature).
+    assert a._forward.experimental_get_tracing_count() == 1
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def train_humor(
     """
     import keras
 
-    from dank.core.distribute import resolve_jit_compile
+    from dank.core.distribute import compile_model, resolve_jit_compile
     from dank.core.run import prepare_run
     from dank.data.pipeline import load_catalogue, load_vocab
     from dank.models.humor.model import build_humor_model
@@ -111,7 +111,8 @@ def train_humor(
     keras.utils.set_random_seed(config.seed)
     model = build_humor_model(config, len(vocab), len(catalogue))
     jit = resolve_jit_compile(jit_compile)
-    model.compile(
+    compile_model(
+        model,
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss="mse",
         jit_compile=jit,

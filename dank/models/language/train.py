@@ -185,7 +185,7 @@ def _train(
     jit_compile,
     force,
 ):
-    from dank.core.distribute import resolve_jit_compile, xla_errors
+    from dank.core.distribute import compile_model, resolve_jit_compile, xla_errors
     from dank.core.run import finished_metrics, prepare_run
     from dank.core.summaries import (
         ProfileBatches,
@@ -223,10 +223,7 @@ def _train(
 
     with dist.scope():
         model = build_model(config, catalogue, vocab, run_dir, data_dir, embeddings)
-        model.compile(
-            optimizer=make_optimizer(config),
-            jit_compile=jit,
-        )
+        compile_model(model, optimizer=make_optimizer(config), jit_compile=jit)
     rate = Throughput(tokens_per_epoch, "tokens_per_second")
     pending = out / UNEVALUATED_FILE
     history, seconds = None, 0.0

@@ -4,6 +4,8 @@ Augmentation composites these RGBA layers onto template images inside tf.data,
 so the expensive part (font layout) happens once per bank, not once per image.
 """
 
+import functools
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -15,6 +17,22 @@ LAYOUT_WIDTH = 320
 MAX_LINES = 3
 BOX_SHARE = 0.3  # A caption box takes at most this share of the image height.
 MARGIN = 0.03  # Side and edge margins, as a share of the width.
+
+
+@functools.lru_cache(maxsize=4096)
+def _layout(text, width, height, start):
+    """Font size and lines of one caption box: the same fitting as the memes
+    dank draws (``dank.render.meme.fit_text``). Remembered because fitting is
+    most of a bank's cost and a bank at another canvas size lays out the same
+    captions at the same ``LAYOUT_WIDTH`` (the progressive-resizing phases)."""
+    size, lines, _ = fit_text(
+        text,
+        width * (1 - 2 * MARGIN),
+        height * BOX_SHARE,
+        max_lines=MAX_LINES,
+        max_size=start,
+    )
+    return size, tuple(lines)
 
 
 def render_caption(top, bottom, width, height, size_factor=1.0):
@@ -36,14 +54,7 @@ def render_caption(top, bottom, width, height, size_factor=1.0):
     for text, at_top in ((top, True), (bottom, False)):
         if not text or not text.strip():
             continue
-        # The same fitting as the memes dank draws (dank.render.meme.fit_text).
-        size, lines, _ = fit_text(
-            text.upper(),
-            width * (1 - 2 * MARGIN),
-            height * BOX_SHARE,
-            max_lines=MAX_LINES,
-            max_size=start,
-        )
+        size, lines = _layout(text.upper(), width, height, start)
         font = load_font(size)
         line_height = size * 1.1
         block = len(lines) * line_height

@@ -76,6 +76,15 @@ def build_model(n_templates, image_size, dropout=0.0):
     )
 
 
+def inference_function(model):
+    """``model(x, training=False)`` as a ``tf.function`` traced once for every
+    batch size (a last, smaller batch would otherwise trace it again)."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype)
+    return tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+
 def backbone(model):
     """Returns the ResNet50 sub-model of a classifier built by ``build_model``."""
     return model.get_layer(BACKBONE_NAME)

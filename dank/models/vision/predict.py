@@ -18,16 +18,14 @@ class Classifier:
     """
 
     def __init__(self, model, catalogue, calibration, image_size):
-        import tensorflow as tf
+        from dank.models.vision.model import inference_function
 
         self.model = model
         self.catalogue = catalogue
         self.calibration = calibration
         self.image_size = int(image_size)
         self.threshold = float(calibration["threshold"])
-        self._forward = tf.function(
-            lambda x: model(x, training=False), reduce_retracing=True
-        )
+        self._forward = inference_function(model)
 
     def preprocess(self, images):
         """Resizes images (one array [B,H,W,3] or a list of [H,W,3]) to [B,S,S,3]."""

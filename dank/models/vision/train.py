@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from dank.core import constants
 from dank.core.distribute import (
+    compile_model,
     get_strategy,
     resolve_jit_compile,
     run_writer,
@@ -41,7 +42,12 @@ from dank.core.summaries import (
 from dank.data.pipeline import load_catalogue
 from dank.models.vision import calibrate, data
 from dank.models.vision.imprint import imprint_head
-from dank.models.vision.model import backbone, build_model, load_pretrained
+from dank.models.vision.model import (
+    backbone,
+    build_model,
+    inference_function,
+    load_pretrained,
+)
 from dank.models.vision.weights import resolve_weights
 
 log = logging.getLogger(__name__)
@@ -141,13 +147,13 @@ def reestimate_batchnorm(model, batches, n_batches):
         layer.moving_variance.assign(np.mean(variances, axis=0))
 
 
-def predict_arrays(model, batches):
-    """Runs ``model`` over a dataset of images (or (images, labels)).
+def predict_arrays(forward, batches):
+    """Runs ``forward`` (an ``inference_function``) over a dataset of images
+    (or (images, labels)).
 
     Returns:
         (probs [N, n], embeddings [N, 2048], labels [N] or None).
     """
-    forward = tf.function(lambda x: model(x, training=False))
     probs, embeddings, labels = [], [], []
     for item in batches:
         images = item[0] if isinstance(item, tuple) else item
@@ -213,7 +219,8 @@ def _fit_phase(
     schedule = WarmupCosine(
         config.learning_rate, min(config.warmup_steps, steps // 2), total, offset
     )
-    train_model.compile(
+    compile_model(
+        train_model,
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=config.label_smoothing
@@ -426,9 +433,12 @@ def _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds):
     catalogue = load_catalogue(data_dir)
     # Cached: the hardest images are drawn from it again for TensorBoard.
     val = data.val_dataset(data_dir, config).cache()
-    probs, _, labels = predict_arrays(model, val)
-    light, _, _ = predict_arrays(model, data.val_dataset(data_dir, config, wild=False))
-    unknown_probs, _, _ = predict_arrays(model, data.unknown_dataset(config))
+    forward = inference_function(model)
+    probs, _, labels = predict_arrays(forward, val)
+    light, _, _ = predict_arrays(
+        forward, data.val_dataset(data_dir, config, wild=False)
+    )
+    unknown_probs, _, _ = predict_arrays(forward, data.unknown_dataset(config))
     calibration = calibrate.choose_threshold(
         probs.max(axis=1),
         unknown_probs.max(axis=1),
