@@ -224,7 +224,8 @@ def normalize(text):
         The cleaned text; ``""`` when nothing readable is left.
     """
     text = unicodedata.normalize("NFKC", text or "").translate(_ASCII_FORMS)
-    text = "".join(ch for ch in text if _keep_char(ch))
+    if not (text.isascii() and text.isprintable()):  # Printable ASCII all stays.
+        text = "".join(ch for ch in text if _keep_char(ch))
     return _SPACE_RE.sub(" ", text.lower()).strip()
 
 

@@ -9,6 +9,16 @@ def test_normalize_lowercases_and_strips_emoji_and_spaces():
     )
 
 
+def test_normalize_keeps_every_printable_ascii_character_and_drops_controls():
+    """The printable-ASCII shortcut gives what the per-character filter gives."""
+    printable = "".join(chr(i) for i in range(32, 127))
+    assert text.normalize(printable) == "".join(
+        ch for ch in printable.lower() if text._keep_char(ch)
+    ).strip()
+    assert text.normalize(printable) == printable.lower().strip()
+    assert text.normalize("Bell\x07 and\ttab\x00") == "bell and tab"
+
+
 def test_tokenize_uses_the_paper_regex():
     assert text.tokenize("Y U NO, call me?!") == [
         "y",
