@@ -5,6 +5,7 @@ generation reports carry, so they can be compared field by field. TensorFlow is
 imported only when ``with_tf`` asks for its versions and settings.
 """
 
+import contextlib
 import os
 import platform
 import re
@@ -90,3 +91,45 @@ def fast_bf16():
         if tuple(capability) >= (8, 0):
             return True
     return False
+
+
+def onednn_enabled():
+    """Whether TensorFlow runs its CPU ops through oneDNN (x86 Linux builds do
+    unless ``TF_ENABLE_ONEDNN_OPTS=0``)."""
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0" and (
+        platform.machine().lower() in ("x86_64", "amd64")
+    )
+
+
+def fast_cpu_bf16_convolutions():
+    """Whether oneDNN runs bfloat16 convolutions and matmuls natively on this
+    CPU (AVX512_BF16 or AMX, with oneDNN on): there they take about half the
+    time of float32 ones (docs/performance.md, "Vision")."""
+    flags = cpu_flags(read_cpuinfo())
+    return bool({"avx512_bf16", "amx_bf16"} & flags) and onednn_enabled()
+
+
+@contextlib.contextmanager
+def onednn_bfloat16(enabled=True):
+    """TensorFlow's graph rewrite to bfloat16 for the oneDNN CPU ops
+    (``auto_mixed_precision_onednn_bfloat16``) for the ``tf.function`` graphs
+    first run inside the block.
+
+    Convolutions and matmuls (and the elementwise ops between them) compute in
+    bfloat16; reductions such as BatchNorm's statistics, the softmax
+    cross-entropy and the variables with their optimizer updates stay float32.
+    Graphs first run outside the block are untouched; ``enabled=False``
+    changes nothing.
+    """
+    if not enabled:
+        yield
+        return
+    import tensorflow as tf
+
+    key = "auto_mixed_precision_onednn_bfloat16"
+    before = tf.config.optimizer.get_experimental_options().get(key, False)
+    tf.config.optimizer.set_experimental_options({key: True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({key: before})

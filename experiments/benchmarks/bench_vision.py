@@ -7,6 +7,9 @@ Measures, in one process, so only ratios are compared:
   pipeline's images/s (``dank.models.vision.data.train_dataset`` on ``--data``: TFRecord
   read, decode, augment, batch); ``pipeline_vs_training`` must stay >= 5 so
   tf.data never starves the model;
+* where oneDNN multiplies bfloat16 natively (AVX512_BF16 or AMX), training
+  images/s again with the bfloat16 convolutions the presets train with there
+  (``conv_dtype="auto"``), and its ratio to float32;
 * inference images/s at batch 1 and batch 32;
 * ``*_of_ceiling``: achieved FLOP/s over the run's fp32 ceiling (``ceiling.py``),
   counting ResNet50 as 4.1 GMAC (8.2 GFLOP) per 224x224 image forward, scaled
@@ -24,6 +27,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from dank.core.machine import (  # noqa: E402
+    fast_cpu_bf16_convolutions,
+    onednn_bfloat16,
+)
 from dank.models.vision.config import get_config  # noqa: E402
 from experiments.benchmarks import standins  # noqa: E402
 
@@ -120,6 +127,22 @@ def main(argv=None):
             )
         del model
         keras.backend.clear_session()
+    if fast_cpu_bf16_convolutions():
+        # The presets' conv_dtype="auto" here: oneDNN's bfloat16 rewrite of the
+        # training step (float32 variables and statistics), without XLA.
+        with onednn_bfloat16():
+            rate, model = train_rate(
+                args.preset, config, args.n_templates, False, steps
+            )
+        del model
+        keras.backend.clear_session()
+        figures["bf16_train_images_per_s"] = rate
+        common.ceiling_fractions(
+            ratios, "bf16_train", 3 * gflop * rate["median"], ceiling
+        )
+        ratios["bf16_vs_no_xla_train"] = common.ratio(
+            rate, figures["no_xla_train_images_per_s"]
+        )
     if xla_cases == (False, True):
         ratios["xla_vs_no_xla_train"] = common.ratio(
             figures["xla_train_images_per_s"], figures["no_xla_train_images_per_s"]
@@ -129,8 +152,9 @@ def main(argv=None):
             args.data, config, 4 if args.quick else 10, steps
         )
         fastest = max(
-            figures[f"{t}_train_images_per_s"]["median"]
-            for t in ("xla" if j else "no_xla" for j in xla_cases)
+            figure["median"]
+            for name, figure in figures.items()
+            if name.endswith("_train_images_per_s")
         )
         ratios["pipeline_vs_training"] = common.ratio(
             figures["pipeline_images_per_s"], fastest

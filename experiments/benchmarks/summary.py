@@ -193,11 +193,18 @@ def vision_table(results):
     lines = []
     for bench in _ran(results, ("vision", "vision_paper")).values():
         p, f, r = bench["params"], bench["figures"], bench["ratios"]
-        for tag, how in (("no_xla", "graph"), ("xla", "XLA")):
+        for tag, how in (
+            ("no_xla", "graph"),
+            ("bf16", "graph, bfloat16 convolutions (training)"),
+            ("xla", "XLA"),
+        ):
             if f"{tag}_train_images_per_s" not in f:
                 continue
             cells = [f"{p['preset']} ({p['image_size']} px)", how]
             for case in ("train", "infer_b1", "infer_b32"):
+                if f"{tag}_{case}_images_per_s" not in f:
+                    cells.append("-")  # bfloat16 trains only; inference is float32.
+                    continue
                 rate = f[f"{tag}_{case}_images_per_s"]["median"]
                 cells.append(f"{rate:.1f} ({r[f'{tag}_{case}_of_ceiling']:.2f})")
             lines.append("| " + " | ".join(cells) + " |")

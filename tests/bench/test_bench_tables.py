@@ -19,6 +19,8 @@ def test_vision_and_cascade_tables_read_the_figures():
             for c, v in (("train", 0.51), ("infer_b1", 0.2), ("infer_b32", 0.6))
         },
     }
+    vision["figures"]["bf16_train_images_per_s"] = common.stats([3.6], "images/s")
+    vision["ratios"]["bf16_train_of_ceiling"] = 0.73
     cascade = {
         "params": {"preset": "cpu", "image_size": 96},
         "figures": {
@@ -39,7 +41,11 @@ def test_vision_and_cascade_tables_read_the_figures():
     assert table[2] == (
         "| paper (224 px) | graph | 2.5 (0.51) | 3.0 (0.20) | 9.5 (0.60) |"
     )
-    assert "training batch paper 64" in table[-1] and len(table) == 5
+    assert table[3] == (
+        "| paper (224 px) | graph, bfloat16 convolutions (training) "
+        "| 3.6 (0.73) | - | - |"
+    )
+    assert "training batch paper 64" in table[-1] and len(table) == 6
     rows = summary.cascade_table(results)
     assert rows[0].startswith("| stage | cpu (96 px): batch 1 p50 (p95) ms | share |")
     assert "| resnet | 30.0 (40.0) | 40% | 60.0 |" in rows

@@ -40,6 +40,7 @@ def test_run_files(vision_run, tiny_config):
     assert 0.0 <= metrics["val_top1"] <= metrics["val_top5"] <= 1.0
     assert 0.0 <= metrics["val_light_top1"] <= 1.0
     assert metrics["n_val"] == 6 * tiny_config.val_per_template
+    assert metrics["conv_dtype"] == "float32"  # The tiny preset's.
     calibration = json.loads((out / constants.CALIBRATION_FILE).read_text())
     assert (
         calibration["method"] == "max_prob" and 0.0 <= calibration["threshold"] <= 1.0
@@ -322,3 +323,31 @@ def test_caption_layers_render_once_per_split(tiny_data, tiny_config, monkeypatc
     next(iter(data.val_dataset(tiny_data, tiny_config)))
     assert len(rendered) == 3
     data._render_bank.cache_clear()
+
+
+def test_bfloat16_convolutions_train_and_say_so(tiny_data, tmp_path):
+    """conv_dtype="bfloat16": the oneDNN bfloat16 rewrite for the training
+    phases only; the run says so, and the option is off again afterwards."""
+    import tensorflow as tf
+
+    from dank.models.vision.config import PRESETS
+    from dank.models.vision.train import train_vision
+
+    config = PRESETS["tiny"].replace(
+        steps=2, steps_per_epoch=2, bn_batches=1, conv_dtype="bfloat16"
+    )
+    metrics = train_vision(tiny_data, tmp_path / "run", config)
+    assert metrics["conv_dtype"] == "bfloat16"
+    assert 0.0 <= metrics["val_top1"] <= 1.0
+    options = tf.config.optimizer.get_experimental_options()
+    assert not options.get("auto_mixed_precision_onednn_bfloat16", False)
+
+
+def test_conv_dtype_is_checked():
+    from dank.core.errors import DankError
+    from dank.models.vision.config import PRESETS
+
+    with pytest.raises(DankError, match="conv_dtype must be one of"):
+        PRESETS["tiny"].replace(conv_dtype="float16")
+    assert PRESETS["tiny"].replace(conv_dtype="float32").trains_in_bfloat16() is False
+    assert PRESETS["tiny"].replace(conv_dtype="bfloat16").trains_in_bfloat16() is True

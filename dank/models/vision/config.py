@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from dank.core.errors import DankError
 
+CONV_DTYPES = ("float32", "bfloat16", "auto")
+
 
 @dataclass(frozen=True)
 class VisionConfig:
@@ -42,6 +44,12 @@ class VisionConfig:
     # both. 0 = every step at ``image_size``.
     small_size: int = 0
     small_steps: int = 0
+    # The training step's convolutions: "float32", "bfloat16" (oneDNN's
+    # bfloat16 rewrite of the CPU graph, float32 variables and statistics:
+    # dank.core.machine.onednn_bfloat16) or "auto" (bfloat16 where oneDNN
+    # runs it natively, AVX512_BF16 or AMX; float32 elsewhere). Evaluation,
+    # inference and exports always run float32.
+    conv_dtype: str = "float32"
 
     def to_dict(self):
         """Returns the config as a JSON-able dict (for run.json)."""
@@ -51,6 +59,25 @@ class VisionConfig:
         """Returns a copy with ``changes`` applied (None values are ignored)."""
         changes = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **changes)
+
+    def __post_init__(self):
+        if self.conv_dtype not in CONV_DTYPES:
+            raise DankError(
+                f"conv_dtype must be one of {', '.join(CONV_DTYPES)}, "
+                f"got {self.conv_dtype!r}"
+            )
+
+    def trains_in_bfloat16(self):
+        """Whether the training step's convolutions run in bfloat16 here."""
+        if self.conv_dtype != "auto":
+            return self.conv_dtype == "bfloat16"
+        from dank.core.machine import fast_cpu_bf16_convolutions
+
+        if not fast_cpu_bf16_convolutions():
+            return False
+        import tensorflow as tf
+
+        return not tf.config.list_physical_devices("GPU")
 
 
 PRESETS = {
@@ -107,6 +134,7 @@ PRESETS = {
         jit_compile=False,
         small_size=64,
         small_steps=240,
+        conv_dtype="auto",
     ),
     # The paper's input size; meant for a GPU.
     "paper": VisionConfig(

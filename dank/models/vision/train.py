@@ -31,6 +31,7 @@ from dank.core.distribute import (
     xla_errors,
 )
 from dank.core.io import atomic_path, write_json
+from dank.core.machine import onednn_bfloat16
 from dank.core.progress import fit_verbosity
 from dank.core.run import finished_metrics, prepare_run, undo_on_error
 from dank.core.summaries import (
@@ -304,6 +305,12 @@ def train_vision(
         out_dir = prepare_run(writer_run, data_dir, constants.VISION_DIR, settings)
         if mixed_precision:
             keras.mixed_precision.set_global_policy("mixed_float16")
+        # XLA graphs and float16 ones keep their own precision.
+        bf16 = (
+            config.trains_in_bfloat16()
+            and not config.jit_compile
+            and not mixed_precision
+        )
         pending = out_dir / UNEVALUATED_FILE
         if pending.is_file():  # Killed during the final evaluation: resume there.
             log.info("vision: %s is trained; evaluating it", pending)
@@ -314,10 +321,16 @@ def train_vision(
                 settings,
                 trial_id=f"{out_dir.parent.name}/{out_dir.name}",
             )
-            with xla_errors(config.jit_compile):
+            with xla_errors(config.jit_compile), onednn_bfloat16(bf16):
                 model, train_seconds, steps_run = _train(
                     dist, data_dir, config, weights, out_dir, callbacks, profile
                 )
+            # In float32, as the model will run: statistics of its own activations.
+            reestimate_batchnorm(
+                model,
+                data.train_dataset(data_dir, config, seed=config.seed + 99),
+                config.bn_batches,
+            )
             with atomic_path(pending) as tmp:
                 model.save(tmp)
             for done in (HEAD_DONE_FILE, SMALL_DONE_FILE):
@@ -330,6 +343,7 @@ def train_vision(
                 "flag": str(jit_compile or "preset"),
                 "on": bool(config.jit_compile),
             },
+            conv_dtype="bfloat16" if bf16 else "float32",
         )
         write_json(out_dir / constants.METRICS_FILE, metrics)
         os.replace(pending, out_dir / constants.MODEL_FILE)  # Marks it finished.
@@ -389,14 +403,7 @@ def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
             total=steps,
             **phase,
         )
-    train_seconds = time.perf_counter() - start
-
-    reestimate_batchnorm(
-        model,
-        data.train_dataset(data_dir, config, seed=config.seed + 99),
-        config.bn_batches,
-    )
-    return model, train_seconds, steps_run
+    return model, time.perf_counter() - start, steps_run
 
 
 def _one_hot(dataset, n):
