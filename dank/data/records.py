@@ -50,9 +50,11 @@ def _floats(values):
 
 def _example(features):
     tf = _tf()
+    # Deterministic: protobuf writes a map's entries in an arbitrary order, so
+    # two builds of the same source would hold the same records in other bytes.
     return tf.train.Example(
         features=tf.train.Features(feature=features)
-    ).SerializeToString()
+    ).SerializeToString(deterministic=True)
 
 
 def image_example(encoded, template_id, label):

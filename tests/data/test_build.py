@@ -157,3 +157,31 @@ def test_load_captions_matches_the_record_by_record_parse(tiny_data):
             assert row["bottom"] == parsed["bottom"].decode("utf-8")
             for key in ("score", "weight", "upvotes", "views"):
                 np.testing.assert_equal(row[key], parsed[key])
+
+
+def test_records_are_the_same_bytes_in_every_process():
+    """Two processes serialise the same records to the same bytes (protobuf
+    writes a map's entries in a per-process order unless told not to), so two
+    builds of one source are byte-identical."""
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib\n"
+        "from dank.data import records\n"
+        "data = [records.caption_example(i, [1, 2, 3], 0.5, 'top', 'bottom')"
+        " for i in range(20)]\n"
+        "data.append(records.image_example(b'jpeg', 'some-template', 3))\n"
+        "print(hashlib.sha256(b''.join(data)).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        ).stdout.strip()
+        for _ in range(3)
+    }
+    assert len(digests) == 1, digests

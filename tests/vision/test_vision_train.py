@@ -351,3 +351,23 @@ def test_conv_dtype_is_checked():
         PRESETS["tiny"].replace(conv_dtype="float16")
     assert PRESETS["tiny"].replace(conv_dtype="float32").trains_in_bfloat16() is False
     assert PRESETS["tiny"].replace(conv_dtype="bfloat16").trains_in_bfloat16() is True
+
+
+def test_conv_dtype_flag(monkeypatch, capsys):
+    import dank.models.vision.train as vision_train
+
+    seen = {}
+
+    def fake_train(data, run, config, **kwargs):
+        seen["conv_dtype"] = config.conv_dtype
+        return {}
+
+    monkeypatch.setattr(vision_train, "train_vision", fake_train)
+    assert main(["train", "vision", "--conv-dtype", "float32"]) == 0
+    assert seen["conv_dtype"] == "float32"
+    assert main(["train", "vision"]) == 0
+    assert seen["conv_dtype"] == "auto"  # The cpu preset's.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "vision", "--conv-dtype", "float16"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

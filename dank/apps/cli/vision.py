@@ -11,7 +11,7 @@ DEFAULT_DATA = "data/build/starter"
 
 def register(commands):
     """Adds the vision commands to the ``dank`` parser."""
-    from dank.models.vision.config import PRESETS
+    from dank.models.vision.config import CONV_DTYPES, PRESETS
 
     train = commands.group("train").add_parser(
         "vision",
@@ -46,6 +46,13 @@ def register(commands):
         "--mixed-precision",
         action="store_true",
         help="float16 compute (GPUs; slow on CPU)",
+    )
+    train.add_argument(
+        "--conv-dtype",
+        choices=CONV_DTYPES,
+        help="the training step's convolutions: bfloat16 (oneDNN, float32 "
+        "weights), float32, or auto (bfloat16 where the CPU has AVX512_BF16 or "
+        "AMX); default: the preset's",
     )
     train.add_argument(
         "--profile",
@@ -118,7 +125,7 @@ def _train(args):
     if args.steps is not None and args.steps < 1:
         raise DankError(f"--steps must be positive, got {args.steps}")
     config = get_config(args.preset).replace(
-        steps=args.steps, batch_size=args.batch_size
+        steps=args.steps, batch_size=args.batch_size, conv_dtype=args.conv_dtype
     )
     if config.steps < config.steps_per_epoch:
         config = config.replace(steps_per_epoch=config.steps)
