@@ -76,11 +76,16 @@ def machine_info(with_tf=True):
     return info
 
 
+def _cpu_has_bf16():
+    """Whether the CPU multiplies bfloat16 natively (AVX512_BF16 or AMX)."""
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags(read_cpuinfo()))
+
+
 def fast_bf16():
     """Whether this machine multiplies bfloat16 matrices natively: an x86 CPU
     with AVX512_BF16 or AMX, or a GPU of compute capability 8.0 (Ampere) or
     later. Elsewhere TensorFlow emulates bfloat16 and it is slower than float32."""
-    if {"avx512_bf16", "amx_bf16"} & cpu_flags(read_cpuinfo()):
+    if _cpu_has_bf16():
         return True
     import tensorflow as tf
 
@@ -105,8 +110,7 @@ def fast_cpu_bf16_convolutions():
     """Whether oneDNN runs bfloat16 convolutions and matmuls natively on this
     CPU (AVX512_BF16 or AMX, with oneDNN on): there they take about half the
     time of float32 ones (docs/performance.md, "Vision")."""
-    flags = cpu_flags(read_cpuinfo())
-    return bool({"avx512_bf16", "amx_bf16"} & flags) and onednn_enabled()
+    return _cpu_has_bf16() and onednn_enabled()
 
 
 @contextlib.contextmanager
