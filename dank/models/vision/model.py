@@ -89,10 +89,7 @@ class FusedBatchNorm(layers.BatchNormalization):
             (self.moving_mean, mean),
             (self.moving_variance, variance),
         ):
-            moving.assign(
-                ops.cast(moving, "float32") * self.momentum
-                + batch * (1.0 - self.momentum)
-            )
+            moving.assign(moving * self.momentum + batch * (1.0 - self.momentum))
         return ops.cast(outputs, self.compute_dtype)
 
 
