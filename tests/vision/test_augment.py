@@ -85,6 +85,23 @@ def test_pipelines(tiny_data, tiny_config):
     assert unknown.std() > 5  # Not a blank picture.
 
 
+def test_training_mirrors_the_configured_share_of_memes(tiny_data, tiny_config):
+    """``flip_prob`` mirrors training memes (same seeds: the same memes, left
+    to right up to the per-pixel noise); validation keeps ``FLIP_PROB``."""
+
+    def batch(flip_prob):
+        config = tiny_config.replace(flip_prob=flip_prob)
+        return next(iter(data.train_dataset(tiny_data, config)))[0].numpy()
+
+    plain, mirrored = batch(0.0), batch(1.0)
+    unmirrored = np.abs(plain[:, :, ::-1] - mirrored).mean()
+    assert unmirrored < np.abs(plain - mirrored).mean() / 3
+    assert tiny_config.replace(flip_prob=1.0).flip_prob != augment.FLIP_PROB
+    x1, _ = data.validation_arrays(tiny_data, tiny_config)
+    x2, _ = data.validation_arrays(tiny_data, tiny_config.replace(flip_prob=1.0))
+    np.testing.assert_array_equal(x1, x2)
+
+
 def test_wild_effects_are_seeded_and_change_the_meme(monkeypatch):
     template = tf.random.uniform((40, 40, 3), 0, 255, seed=1)
     layer = caption_bank([{"top": "hello", "bottom": "world"}], 1, 40, seed=0)[0]

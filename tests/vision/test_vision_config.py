@@ -30,3 +30,9 @@ def test_config_is_frozen_and_replace_ignores_none():
 def test_unknown_preset_names_choices():
     with pytest.raises(DankError, match="tiny"):
         get_config("huge")
+
+
+@pytest.mark.parametrize("flip_prob", [-0.1, 1.5])
+def test_flip_share_outside_zero_to_one_is_refused(flip_prob):
+    with pytest.raises(DankError, match="flip_prob"):
+        get_config("tiny").replace(flip_prob=flip_prob)

@@ -22,7 +22,7 @@ import tensorflow as tf
 from dank.models.vision import wild
 
 CAPTION_PROB = 0.9  # Share of memes that carry a caption layer.
-FLIP_PROB = 0.15  # Mirrored reposts.
+FLIP_PROB = 0.15  # Mirrored reposts (their share in the validation memes).
 BORDER_PROB = 0.25  # Framed or letter-boxed memes.
 MAX_BORDER = 0.12  # Border width as a share of the side.
 JPEG_PROB = 0.85  # Re-compressed at a random quality.
@@ -172,7 +172,14 @@ def _wild(template, layer, seed):
 
 
 def meme_augment(
-    template, layer, seed, image_size, min_crop_area, jpeg_quality, wild=True
+    template,
+    layer,
+    seed,
+    image_size,
+    min_crop_area,
+    jpeg_quality,
+    wild=True,
+    flip_prob=FLIP_PROB,
 ):
     """Makes one meme-like training image from a template canvas.
 
@@ -186,6 +193,7 @@ def meme_augment(
         wild: add the effects of memes in the wild (``_wild``: other fonts,
             covering boxes, watermarks, screenshot frames, low-quality JPEG);
             without them the meme is "light", like an imgflip original.
+        flip_prob: share of memes mirrored left to right.
 
     Returns:
         float32 [S, S, 3] in 0..255.
@@ -212,7 +220,7 @@ def meme_augment(
     )
     image = tf.image.resize(image, (image_size, image_size), antialias=True)
     image = tf.cond(
-        _coin(seeds[6], FLIP_PROB),
+        _coin(seeds[6], flip_prob),
         lambda: tf.image.flip_left_right(image),
         lambda: image,
     )

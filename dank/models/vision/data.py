@@ -78,7 +78,7 @@ def _templates(data_dir, canvas):
     )
 
 
-def _memes(templates, bank, seed, config, wild=True):
+def _memes(templates, bank, seed, config, wild=True, flip_prob=augment.FLIP_PROB):
     """Maps (template, label) with an index onto augmented memes."""
     canvas = canvas_size(config)
     bank = tf.constant(bank)
@@ -100,6 +100,7 @@ def _memes(templates, bank, seed, config, wild=True):
             config.min_crop_area,
             config.jpeg_quality,
             wild=wild,
+            flip_prob=flip_prob,
         )
         return image, label
 
@@ -117,7 +118,7 @@ def train_dataset(data_dir, config, seed=None):
     seed = config.seed + TRAIN_SEED_OFFSET if seed is None else seed
     templates = _templates(data_dir, canvas_size(config))
     templates = templates.shuffle(config.shuffle_buffer, seed=seed).repeat()
-    memes = _memes(templates, bank, seed, config)
+    memes = _memes(templates, bank, seed, config, flip_prob=config.flip_prob)
     memes = memes.batch(config.batch_size, drop_remainder=True)
     return pipeline.without_autotune_thread(memes.prefetch(tf.data.AUTOTUNE))
 
