@@ -89,12 +89,13 @@ def test_model_scores_teacher_forcing_and_steps_alike(tied):
     )
 
 
-def _fit(jit=False, epochs=30):
+def _fit(jit=False, epochs=30, logits_dtype="float32"):
     config = PRESETS["tiny"].replace(
         adaptive_softmax=CUTOFFS,
         tie_embeddings=True,
         dropout=0.0,
         learning_rate=3e-2,
+        logits_dtype=logits_dtype,
     )
     return fit_one_batch(config, V, N, jit, epochs)
 
@@ -107,6 +108,24 @@ def test_training_logs_the_exact_perplexity_and_lowers_it():
     assert history["val_perplexity"][-1] < 0.5 * before["perplexity"]
     # The cluster logits learn too.
     assert np.abs(np.asarray(model.cluster_kernel)).sum() > 0
+
+
+def test_bfloat16_logits_train_the_adaptive_softmax():
+    """The `full` preset's combination: bfloat16 projections inside the
+    adaptive softmax score the float32 model's NLL to bfloat16 rounding, and
+    training lowers the exact perplexity."""
+    x, y = _batch()
+    exact, rounded = _model(), _model(logits_dtype="bfloat16")
+    rounded.set_weights(exact.get_weights())
+    h = exact(x)
+    nll, mask = exact.target_nll(h, y)
+    nll_bf16, _ = rounded.target_nll(h, y)
+    assert not np.array_equal(np.asarray(nll_bf16), np.asarray(nll))  # Rounded.
+    np.testing.assert_allclose(
+        np.asarray(nll_bf16), np.asarray(nll), rtol=0.02, atol=0.05
+    )
+    _, before, history = _fit(logits_dtype="bfloat16")
+    assert history["val_perplexity"][-1] < 0.5 * before["perplexity"]
 
 
 def test_xla_training_gives_the_same_losses():
@@ -159,3 +178,5 @@ def test_cli_trains_with_an_adaptive_softmax(tiny_data, tmp_path):
 def test_the_cpu_preset_trains_adaptive_and_the_paper_full():
     assert PRESETS["cpu"].adaptive_softmax == (1000, 4000)
     assert PRESETS["paper"].adaptive_softmax == ()  # As the paper trained.
+    # The full catalogue's 26k words: 2,000 in the head (run-make-train-full.json).
+    assert PRESETS["full"].adaptive_softmax == (2000, 8000)
