@@ -171,10 +171,9 @@ PRESETS = {
 }
 
 # Every merged template of the full catalogue (3,052) on a 2-core CPU in about
-# 45 minutes (39 of them training at 52 images/s, float32 with Keras'
-# BatchNorm; with bfloat16 convolutions and FusedBatchNorm a 300-step probe
-# trained at 89-102 images/s, experiments/results/vision-fused-bn.json): the
-# `cpu` preset at 64 px
+# 23 minutes (21 of them training at 98 images/s with bfloat16 convolutions
+# and FusedBatchNorm, against 39 at 52 images/s before:
+# experiments/results/run-make-train-full.json): the `cpu` preset at 64 px
 # (ResNet50 trains about twice as fast as at 96 px), with bigger batches and
 # more steps. It is meant to start from the starter model's backbone (`make
 # train-full` passes --weights) with the head imprinted from that backbone's
