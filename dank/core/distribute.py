@@ -272,25 +272,47 @@ def run_writer(strategy, run_dir):
     The chief gets ``run_dir`` itself. Another worker gets a scratch copy of
     the run (removed when the block ends): it resumes from the same backups
     and trains exactly as the chief does, while the run is written once. The
-    copy is taken after the strategy has joined the workers, before the chief
-    writes anything.
+    chief waits at a barrier until every other worker has taken its copy, so
+    no copy can catch the chief half-way through writing the run.
     """
     if is_chief(strategy):
+        _barrier(strategy)
         yield Path(run_dir)
         return
     scratch = Path(tempfile.mkdtemp(prefix="dank-worker-"))
     try:
         run = Path(run_dir)
-        if run.is_dir():
-            shutil.copytree(
-                run,
-                scratch / "run",
-                dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("logs"),
-            )
+        try:
+            if run.is_dir():
+                shutil.copytree(
+                    run,
+                    scratch / "run",
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("logs"),
+                )
+        finally:  # Even a failed copy releases the chief, which then sees it.
+            _barrier(strategy)
         yield scratch / "run"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _barrier(strategy):
+    """Returns once every worker of a multi-worker ``strategy`` has called it.
+
+    One all-reduce, so each worker must call it the same number of times; a
+    no-op for any other strategy or a single worker.
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    if sum(len(cluster.get(job, ())) for job in ("chief", "worker")) <= 1:
+        return
+    strategy.reduce(
+        tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.ones(())), axis=None
+    )
 
 
 def resolve_jit_compile(flag):

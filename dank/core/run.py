@@ -166,8 +166,7 @@ def prepare_run(run_dir, data_dir, component, config):
                     f"from {source}); use a new --run directory."
                 )
         else:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            write_bytes(target, source.read_bytes())  # Whole, or not at all.
     info = read_run_info(run_dir) if layout.info_file.is_file() else {}
     info.update(format=RUN_FORMAT, dank_version=__version__, data=str(data_dir))
     info.setdefault("components", {})[component] = config

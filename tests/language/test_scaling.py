@@ -113,6 +113,13 @@ def _start_workers(tiny_data, run, scratch, epochs, ports):
     return procs
 
 
+def _stderrs(outputs):
+    """Both workers' stderr tails: a peer's failure shows up in the other's log."""
+    return "\n".join(
+        f"--- worker {i} ---\n{err[-2500:]}" for i, (_, err) in enumerate(outputs)
+    )
+
+
 def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_ports):
     from dank.models.run import Run
 
@@ -120,8 +127,7 @@ def test_two_workers_on_loopback_write_the_run_once(tiny_data, tmp_path, free_po
     scratch.mkdir()
     procs = _start_workers(tiny_data, run, scratch, 1, free_ports(2))
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (_, err) in zip(procs, outputs):
-        assert p.returncode == 0, err[-3000:]
+    assert [p.returncode for p in procs] == [0, 0], _stderrs(outputs)
     # Both trained the same model; the chief wrote the run, worker 1 its scratch.
     assert "test perplexity" in outputs[0][0] and "test perplexity" in outputs[1][0]
     assert f"saved to {run}" in outputs[0][1]
@@ -159,8 +165,8 @@ def test_a_killed_cluster_resumes_from_the_chiefs_backup(
     killed = set(scratch.glob("dank-worker-*"))  # SIGKILL leaves its scratch.
     procs = _start_workers(tiny_data, run, scratch, 4, free_ports(2))
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
-        assert p.returncode == 0, err[-3000:]
+    assert [p.returncode for p in procs] == [0, 0], _stderrs(outputs)
+    for out, err in outputs:
         assert "Epoch 2/4" in out + err or "Epoch 3/4" in out + err
         assert "Epoch 1/4" not in out + err  # Resumed after the backed-up epoch.
     metrics = json.loads((run / constants.LANGUAGE_DIR / "metrics.json").read_text())
