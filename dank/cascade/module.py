@@ -19,6 +19,7 @@ any size runs as one graph, and the module can be saved as a SavedModel.
 
 import tensorflow as tf
 
+from dank.core.errors import DankError
 from dank.decoding import decode
 from dank.decoding.strings import split_top_bottom
 
@@ -72,6 +73,16 @@ class Cascade(tf.Module):
             if isinstance(classifier.output, dict)
             else None
         )
+        most = self.n_templates or max(self.mix_top_k, 1)
+        if not 1 <= self.mix_top_k <= most:
+            raise DankError(
+                f"--mix-top-k must be between 1 and {most} (the run's templates), "
+                f"got {self.mix_top_k}"
+            )
+        try:
+            decode_config.check_vocabulary(len(vocab_tokens))
+        except ValueError as e:
+            raise DankError(str(e)) from e
         seed = tf.TensorSpec([2], tf.int32, name="seed")
         self.classify = tf.function(
             self._classify, input_signature=[tf.TensorSpec([None], tf.string)]

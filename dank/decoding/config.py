@@ -9,6 +9,7 @@ server and its OpenAPI schema read them from here
 """
 
 import dataclasses
+import math
 
 METHODS = ("greedy", "beam", "diverse", "sample", "nucleus")
 SAMPLING = ("sample", "nucleus")  # Methods that draw independent samples.
@@ -64,11 +65,13 @@ class DecodeConfig:
             raise ValueError(f"max_len must be >= 1, got {self.max_len}")
         if self.beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(
+                f"temperature must be a positive number, got {self.temperature}"
+            )
         if self.top_words < 1:
             raise ValueError(f"top_words must be >= 1, got {self.top_words}")
-        if self.length_penalty < 0:
+        if not self.length_penalty >= 0:  # NaN too.
             raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
         if self.top_k < 0:
             raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
@@ -94,6 +97,20 @@ class DecodeConfig:
             raise ValueError(
                 f"num_return ({self.num_return}) must be <= beam_size "
                 f"({self.beam_size}) for {self.method} decoding"
+            )
+
+    def check_vocabulary(self, size):
+        """Raises ValueError if a beam is wider than a ``size``-token vocabulary.
+
+        Each beam proposes ``beam_size`` different words; the special tokens
+        (padding, start, end, unknown) are never among them.
+        """
+        usable = size - 4
+        if self.method in ("beam", "diverse") and self.beam_size > usable:
+            raise ValueError(
+                f"beam_size {self.beam_size} is wider than the {usable} tokens a "
+                f"beam can choose from (the run's vocabulary); use at most {usable}, "
+                "and ask for at most that many captions per picture"
             )
 
     @classmethod

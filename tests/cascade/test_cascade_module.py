@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from dank.cascade.module import Cascade
 from dank.core import constants
+from dank.core.errors import DankError
 from dank.decoding.config import DecodeConfig
 
 VOCAB = [*constants.SPECIAL_TOKENS, "alpha", "beta"]
@@ -80,3 +81,21 @@ def test_template_weights_mix_top_k():
     cascade = _cascade(mix_top_k=2)
     weights = cascade.template_weights(tf.constant([[0.6, 0.3, 0.1]]))
     np.testing.assert_allclose(weights.numpy(), [[2 / 3, 1 / 3, 0.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("k", [0, 4])
+def test_mixing_more_templates_than_the_run_has_is_refused(k):
+    with pytest.raises(DankError, match=f"between 1 and 3 .*got {k}"):
+        _cascade(mix_top_k=k)
+
+
+def test_a_beam_wider_than_the_vocabulary_is_refused():
+    with pytest.raises(DankError, match="beam_size 5 is wider than the 4 tokens"):
+        Cascade(
+            _classifier(),
+            FakeCaptioner(ALPHA),
+            VOCAB,
+            threshold=0.5,
+            image_size=8,
+            decode_config=DecodeConfig(method="beam", beam_size=5),
+        )

@@ -128,7 +128,10 @@ def test_gumbel_noise_is_standard_gumbel():
         ({"method": "topk"}, "unknown decoding method"),
         ({"method": "greedy", "num_return": 2}, "greedy decoding returns one"),
         ({"method": "beam", "beam_size": 2, "num_return": 3}, "must be <= beam_size"),
-        ({"temperature": 0.0}, "temperature must be > 0"),
+        ({"temperature": 0.0}, "temperature must be a positive number"),
+        ({"temperature": float("nan")}, "temperature must be a positive number"),
+        ({"temperature": float("inf")}, "temperature must be a positive number"),
+        ({"length_penalty": float("nan")}, "length_penalty must be >= 0"),
         ({"top_p": 0.0}, "top_p must be in"),
         ({"max_len": 0}, "max_len must be >= 1"),
     ],
@@ -136,6 +139,15 @@ def test_gumbel_noise_is_standard_gumbel():
 def test_config_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DecodeConfig(**kwargs)
+
+
+@pytest.mark.parametrize("method", ["beam", "diverse"])
+def test_a_beam_wider_than_the_vocabulary_is_refused(method):
+    config = DecodeConfig(method=method, beam_size=7)
+    config.check_vocabulary(4 + 7)  # Padding, start, end and unknown: never proposed.
+    with pytest.raises(ValueError, match="wider than the 6 tokens a beam"):
+        config.check_vocabulary(4 + 6)
+    DecodeConfig(method="sample", beam_size=7).check_vocabulary(5)  # No beam.
 
 
 def test_paper_preset_matches_the_paper():
