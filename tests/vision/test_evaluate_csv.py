@@ -3,6 +3,9 @@
 import csv
 from types import SimpleNamespace
 
+import pytest
+
+from dank.core.errors import DankError
 from dank.models.vision import evaluate
 
 ROWS = [
@@ -83,3 +86,41 @@ def test_examples_are_capped_but_every_bad_row_counts(tmp_path):
 def test_known_ids_are_ids_and_aliases_lower_case():
     catalogue = [SimpleNamespace(id="Success-Kid", aliases=("SK", "Winning Baby"))]
     assert evaluate.known_ids(catalogue) == {"success-kid", "sk", "winning baby"}
+
+
+def test_short_and_blank_rows_count_as_bad_and_a_bom_is_read(tmp_path, monkeypatch):
+    classifier, _, images = _setup(tmp_path, monkeypatch)
+    labels = tmp_path / "excel.csv"
+    # A spreadsheet's byte-order mark; a row cut short; blank cells.
+    labels.write_bytes(
+        b"\xef\xbb\xbffile,template_id\r\ngood.jpg,success-kid\r\nwrong.jpg\r\n"
+        b",grumpy-cat\r\n"
+    )
+    result = evaluate.evaluate_templates(classifier, labels, images)
+    assert result["n"] == 3 and result["top1"] == 1 / 3
+    assert result["bad_rows"]["unknown_template"] == {
+        "count": 1,
+        "examples": ["(blank)"],
+    }
+    assert result["bad_rows"]["missing_file"] == {"count": 1, "examples": ["(blank)"]}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"file,template_id\nbad\xff.jpg,a\n", "not a UTF-8 CSV file"),
+        (b"name,label\nx.jpg,a\n", "missing column"),
+        (b"file,template_id\n", "no rows"),
+    ],
+)
+def test_unreadable_label_files_get_a_clear_error(tmp_path, content, message):
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes(content)
+    with pytest.raises(DankError, match=message):
+        evaluate.read_labels(labels)
+
+
+def test_a_missing_images_folder_is_named(tmp_path, monkeypatch):
+    classifier, labels, _ = _setup(tmp_path, monkeypatch)
+    with pytest.raises(DankError, match="--images .*no such folder"):
+        evaluate.evaluate_templates(classifier, labels, tmp_path / "nowhere")

@@ -25,27 +25,37 @@ MISSING_FILE, UNKNOWN_TEMPLATE, UNREADABLE = (
 
 
 def read_labels(csv_path):
-    """Reads the evaluation CSV into ``[(file, {ids}, template_id)]``."""
+    """Reads the evaluation CSV into ``[(file, {ids}, template_id)]``.
+
+    A row with a blank file or template id is kept (and later counted as a
+    missing file or an unknown template), never dropped from the denominator.
+    A byte-order mark, as spreadsheets write, is allowed.
+    """
     path = Path(csv_path)
     if not path.is_file():
         raise DankError(f"--csv {path}: no such file")
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"file", "template_id"} - set(reader.fieldnames or ())
-        if missing:
-            raise DankError(
-                f"--csv {path}: missing column(s) {', '.join(sorted(missing))}; need "
-                "file, template_id and optionally equivalent_template_ids"
-            )
-        rows = []
-        for row in reader:
-            ids = {row["template_id"].strip().lower()}
-            ids |= {
-                x.strip().lower()
-                for x in (row.get("equivalent_template_ids") or "").split(";")
-                if x.strip()
-            }
-            rows.append((row["file"], ids, row["template_id"].strip()))
+    rows = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = {"file", "template_id"} - set(reader.fieldnames or ())
+            if missing:
+                raise DankError(
+                    f"--csv {path}: missing column(s) {', '.join(sorted(missing))}; "
+                    "need file, template_id and optionally equivalent_template_ids"
+                )
+            for row in reader:
+                template_id = (row["template_id"] or "").strip()
+                ids = {template_id.lower()} | {
+                    x.strip().lower()
+                    for x in (row.get("equivalent_template_ids") or "").split(";")
+                    if x.strip()
+                }
+                rows.append(((row["file"] or "").strip(), ids, template_id))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DankError(
+            f"--csv {path}: not a UTF-8 CSV file ({e}); save it as CSV UTF-8"
+        ) from e
     if not rows:
         raise DankError(f"--csv {path}: no rows")
     return rows
@@ -73,7 +83,7 @@ def split_rows(rows, images_dir, known):
     to_classify, bad = [], {MISSING_FILE: [], UNKNOWN_TEMPLATE: []}
     for row in rows:
         file, ids, _ = row
-        if not (Path(images_dir) / file).is_file():
+        if not file or not (Path(images_dir) / file).is_file():
             bad[MISSING_FILE].append(row)
         elif not ids & known:
             bad[UNKNOWN_TEMPLATE].append(row)
@@ -89,7 +99,7 @@ def bad_rows_report(bad):
         kind: {
             "count": len(rows),
             "examples": [
-                row[2] if kind == UNKNOWN_TEMPLATE else row[0]
+                (row[2] if kind == UNKNOWN_TEMPLATE else row[0]) or "(blank)"
                 for row in rows[:BAD_EXAMPLES]
             ],
         }
@@ -112,6 +122,8 @@ def evaluate_templates(classifier, csv_path, images_dir, second_look=None, views
         ``scored`` rest. ``errors`` holds the decode errors.
     """
     all_rows = read_labels(csv_path)
+    if not Path(images_dir).is_dir():
+        raise DankError(f"--images {images_dir}: no such folder")
     rows, bad = split_rows(all_rows, images_dir, known_ids(classifier.catalogue))
     bad[UNREADABLE] = []
     paths = [Path(images_dir) / file for file, _, _ in rows]
