@@ -180,3 +180,10 @@ def test_the_cpu_preset_trains_adaptive_and_the_paper_full():
     assert PRESETS["paper"].adaptive_softmax == ()  # As the paper trained.
     # The full catalogue's 26k words: 2,000 in the head (run-make-train-full.json).
     assert PRESETS["full"].adaptive_softmax == (2000, 8000)
+
+
+def test_a_small_vocabulary_drops_the_cutoffs_past_its_end():
+    config = PRESETS["cpu"]  # Cutoffs (1000, 4000).
+    assert config.for_vocabulary(10_000) is config
+    assert config.for_vocabulary(2_000).adaptive_softmax == (1000,)
+    assert config.for_vocabulary(121).adaptive_softmax == ()  # The full softmax.

@@ -122,8 +122,10 @@ def _train(args):
         resolve_weights(args.weights)  # Fail fast, before TensorFlow starts.
     from dank.models.vision.train import train_vision
 
-    if args.steps is not None and args.steps < 1:
-        raise DankError(f"--steps must be positive, got {args.steps}")
+    for flag in ("steps", "batch_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise DankError(f"--{flag.replace('_', '-')} must be positive, got {value}")
     config = get_config(args.preset).replace(
         steps=args.steps, batch_size=args.batch_size, conv_dtype=args.conv_dtype
     )

@@ -118,6 +118,17 @@ class LanguageConfig:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
+    def for_vocabulary(self, size):
+        """This config for a ``size``-token vocabulary: adaptive-softmax cutoffs
+        at or past its end are dropped (their clusters would be empty), so a
+        preset made for a large build also trains on a small one."""
+        kept = tuple(c for c in self.adaptive_softmax if c < size)
+        return (
+            self
+            if kept == self.adaptive_softmax
+            else self.replace(adaptive_softmax=kept)
+        )
+
 
 PRESETS = {
     "tiny": LanguageConfig(

@@ -18,7 +18,8 @@ def load_glove(path, vocab, dim):
         (vectors float32 [V, dim], found bool [V]); rows not found are zero.
 
     Raises:
-        DankError: the file is missing, or its vectors are not ``dim`` wide.
+        DankError: the file is missing, a vector is not ``dim`` numbers, or
+            no word of ``vocab`` has one.
     """
     path = Path(path)
     if not path.is_file():
@@ -37,8 +38,19 @@ def load_glove(path, vocab, dim):
                     f"embedding_dim is {dim}; use {dim}-d vectors"
                 )
             i = vocab.id_of(word)
-            vectors[i] = np.asarray(values, dtype="float32")
+            try:
+                vectors[i] = np.asarray(values, dtype="float32")
+            except ValueError as e:
+                raise DankError(
+                    f"{path} line {line_no}: not numbers ({e}); a GloVe text file "
+                    "has `word v1 v2 ... vD` per line"
+                ) from e
             found[i] = True
+    if not found.any():
+        raise DankError(
+            f"{path} has a vector for none of the vocabulary's {len(vocab)} words; "
+            "pass a GloVe text file (`word v1 v2 ... vD` per line)"
+        )
     return vectors, found
 
 
