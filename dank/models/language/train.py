@@ -11,6 +11,7 @@ hparams of the run, and a profiler trace with ``profile=True``).
 import logging
 import os
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -273,7 +274,11 @@ def _train(
         )
         if config.steps_per_epoch:
             train = train.repeat()
-        with xla_errors(jit):
+        with xla_errors(jit), warnings.catch_warnings():
+            # Keras learns the length of a dataset of unknown cardinality (the
+            # validation split, a full-pass training split) by running off its
+            # end, and warns each time it does; that end is expected here.
+            warnings.filterwarnings("ignore", "Your input ran out of data")
             history = model.fit(
                 train,
                 validation_data=caption_batches(
