@@ -26,6 +26,15 @@ def test_generate_refuses_flags_the_run_cannot_honour(
     assert not (tmp_path / "memes").exists()  # Nothing half-written.
 
 
+def test_generate_refuses_a_file_as_its_output_folder(tiny_run, tmp_path, capsys):
+    taken = tmp_path / "memes.png"
+    taken.write_bytes(b"mine")
+    argv = ["generate", "--run", str(tiny_run), "--template", "Party Cat"]
+    assert cli.main([*argv, "--out", str(taken)]) == 2
+    assert "is a file; pass a folder" in capsys.readouterr().err
+    assert taken.read_bytes() == b"mine"
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [

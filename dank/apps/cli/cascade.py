@@ -128,6 +128,8 @@ def generate(args, out=None):
     from dank.render.meme import draw_meme, save_png
 
     out = out or sys.stdout
+    if not args.samples and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise DankError(f"--out {args.out} is a file; pass a folder for the memes")
     config = decode_config(args)
     generator = MemeGenerator(
         args.run,
