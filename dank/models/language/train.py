@@ -208,15 +208,16 @@ def _train(
     if done is not None:
         return done
     size = len(load_vocab(data_dir))
-    if config.for_vocabulary(size) != config:
+    fitted = config.for_vocabulary(size)
+    if fitted != config:
         log.info(
             "language: adaptive softmax cutoffs %s for this %d-token vocabulary "
             "(the preset has %s)",
-            config.for_vocabulary(size).adaptive_softmax or "none (full softmax)",
+            fitted.adaptive_softmax or "none (full softmax)",
             size,
             config.adaptive_softmax,
         )
-        config = config.for_vocabulary(size)
+        config = fitted
     out = prepare_run(
         run_dir,
         data_dir,
