@@ -68,7 +68,7 @@ class TextBox:
         if kwargs.get("style", "upper") not in STYLES:
             # memegen draws an unknown style (the catalogue has "thin") unchanged;
             # our captions arrive lower-cased, so the classic upper case reads best.
-            log.warning("unknown text style %r; using upper case", kwargs["style"])
+            log.debug("unknown text style %r; using upper case", kwargs["style"])
             kwargs["style"] = "upper"
         return cls(**kwargs)
 
