@@ -265,7 +265,7 @@ def test_bad_layouts_are_rejected_with_a_reason(layout, message):
 
 
 def test_unknown_layout_style_falls_back_to_upper_case(caplog):
-    with caplog.at_level(logging.WARNING, logger="dank.render.meme"):
+    with caplog.at_level(logging.DEBUG, logger="dank.render.layout"):
         (box,) = parse_layout([{"style": "thin"}])
     assert box.style == "upper" and "thin" in caplog.text
     with pytest.raises(ValueError, match="style"):
