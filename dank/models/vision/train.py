@@ -240,6 +240,7 @@ def _fit_phase(
         dataset,
         epochs=epochs,
         steps_per_epoch=config.steps_per_epoch,
+        shuffle=False,  # The dataset shuffles itself (Keras would warn and ignore).
         callbacks=[
             backup,
             *_log_callbacks(out_dir / constants.LOGS_DIR, name, config, profile),
