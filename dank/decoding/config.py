@@ -11,7 +11,16 @@ server and its OpenAPI schema read them from here
 import dataclasses
 import math
 
+from dank.core import constants
+
 METHODS = ("greedy", "beam", "diverse", "sample", "nucleus")
+# Tokens a beam never proposes (check_vocabulary).
+NEVER_PROPOSED = (
+    constants.PAD_ID,
+    constants.START_ID,
+    constants.END_ID,
+    constants.UNK_ID,
+)
 SAMPLING = ("sample", "nucleus")  # Methods that draw independent samples.
 SPARE_SAMPLES = 2  # Extra samples drawn per input by ``returning``.
 
@@ -102,10 +111,10 @@ class DecodeConfig:
     def check_vocabulary(self, size):
         """Raises ValueError if a beam is wider than a ``size``-token vocabulary.
 
-        Each beam proposes ``beam_size`` different words; the special tokens
-        (padding, start, end, unknown) are never among them.
+        Each beam proposes ``beam_size`` different words; padding, start, end
+        and unknown are never among them.
         """
-        usable = size - 4
+        usable = size - len(NEVER_PROPOSED)
         if self.method in ("beam", "diverse") and self.beam_size > usable:
             raise ValueError(
                 f"beam_size {self.beam_size} is wider than the {usable} tokens a "

@@ -207,14 +207,14 @@ def _train(
     done = finished_metrics(out, force)
     if done is not None:
         return done
-    size = len(load_vocab(data_dir))
-    fitted = config.for_vocabulary(size)
+    vocab = load_vocab(data_dir)
+    fitted = config.for_vocabulary(len(vocab))
     if fitted != config:
         log.info(
             "language: adaptive softmax cutoffs %s for this %d-token vocabulary "
             "(the preset has %s)",
             fitted.adaptive_softmax or "none (full softmax)",
-            size,
+            len(vocab),
             config.adaptive_softmax,
         )
         config = fitted
@@ -224,7 +224,7 @@ def _train(
         constants.language_dir(config.variant),
         {"preset": preset, **config.to_dict()},
     )
-    catalogue, vocab = load_catalogue(data_dir), load_vocab(data_dir)
+    catalogue = load_catalogue(data_dir)
     train_captions = load_captions(data_dir, "train")
     if not train_captions:
         raise DankError(f"{data_dir} has no training captions; rebuild the data")
