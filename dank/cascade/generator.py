@@ -60,6 +60,10 @@ class MemeGenerator:
             and keep the funniest by the run's humour model (``dank train humor``),
             with a penalty for captions copied from the training data.
         candidates: captions drawn per picture before reranking.
+        views: rank a picture's templates by the mean over five views of it
+            (``dank.models.vision.views``: whole, borders trimmed, top and
+            bottom two thirds, centre), as ``dank classify`` does; its
+            ``known`` and the picture embedding stay the whole picture's.
     """
 
     def __init__(
@@ -70,13 +74,15 @@ class MemeGenerator:
         safety=True,
         rerank=None,
         candidates=20,
+        views=True,
     ):
         from dank.cascade.module import Cascade
         from dank.models.run import Run
 
         self.run = Run.open(run_dir)
         self.run_dir = self.run.path
-        classifier = self.run.classifier
+        classifier = self.classifier = self.run.classifier
+        self.views = views
         captioner = self.run.captioner()
         # Pictures of no known template are captioned by the image-conditioned
         # variant (paper variant a) when the run has one:
@@ -160,8 +166,9 @@ class MemeGenerator:
             labels = [chosen.label] * len(images)
             known = np.ones(len(images), bool)
         else:
-            weights = cascade.template_weights(found["probs"])
-            labels = probs.argmax(axis=-1).tolist()
+            ranking = self._view_probs(images, probs) if self.views else probs
+            weights = cascade.template_weights(tf.constant(ranking, tf.float32))
+            labels = ranking.argmax(axis=-1).tolist()
 
         def decode_round(round_seed):
             out = cascade.caption(
@@ -182,6 +189,15 @@ class MemeGenerator:
                 [Meme(name, entry.id, entry.name, bool(is_known), *r) for r in rows]
             )
         return memes
+
+    def _view_probs(self, images, probs):
+        """``probs`` (the whole pictures') averaged with the other views of
+        each picture of ``images`` (``predict.multi_view``)."""
+        from dank.core.images import prepare
+        from dank.models.vision.predict import multi_view
+
+        arrays = [prepare(data, name).pixels for name, data in images]
+        return multi_view(self.classifier, arrays, probs)
 
     def _rerank(self, rows, label, n, seed):
         """The ``n`` funniest of ``rows``, as ``(top, bottom, score, humor)``."""

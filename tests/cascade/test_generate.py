@@ -28,6 +28,7 @@ def _args(run, out, images=(), **changes):
         out=str(out),
         no_filter=False,
         samples=False,
+        views=True,
     )
     args.update(changes)
     return SimpleNamespace(**args)
@@ -145,6 +146,44 @@ def test_bad_flags_are_clear(tiny_run, tmp_path):
         _run(_args(tiny_run, tmp_path, decoder="sample", temperature=0))
     with pytest.raises(DankError, match="greedy"):
         _run(_args(tiny_run, tmp_path, decoder="greedy", n=2))
+
+
+def test_the_views_choose_the_template_and_keep_known(tiny_run, pictures, monkeypatch):
+    from dank.cascade.generator import MemeGenerator
+    from dank.core.images import prepare
+    from dank.models.vision import predict
+
+    config = generate_cli.decode_config(_args(tiny_run, "unused"))
+    generator = MemeGenerator(tiny_run, config, views=False)
+    data = prepare(pictures / "pic0.png", model_side=generator.image_size).encoded
+    whole = generator.for_images([("pic0", data)])[0][0]
+    other = next(t for t in generator.catalogue if t.id != whole.template_id)
+    seen = []
+
+    def views_say_other(classifier, arrays, probs):
+        seen.append([a.shape for a in arrays])
+        ranking = np.zeros_like(probs)
+        ranking[:, other.label] = 1.0
+        return ranking
+
+    monkeypatch.setattr(predict, "multi_view", views_say_other)
+    generator.views = True
+    viewed = generator.for_images([("pic0", data)])[0][0]
+    assert viewed.template_id == other.id
+    assert viewed.known == whole.known  # The whole picture decides "known".
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0][-1] == 3
+    # A named template wins over both.
+    named = generator.for_images([("pic0", data)], template=whole.template_id)
+    assert named[0][0].template_id == whole.template_id and len(seen) == 1
+
+
+def test_views_are_on_by_default_and_can_be_turned_off():
+    from dank.apps.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["generate", "x.png"], ["classify", "x.png"]):
+        assert parser.parse_args(argv).views is True
+        assert parser.parse_args([*argv, "--no-views"]).views is False
 
 
 def test_expand_paths_and_inputs(pictures, tmp_path):

@@ -56,6 +56,7 @@ def test_bad_rows_are_counted_named_and_stay_in_the_denominator(tmp_path, monkey
     result = evaluate.evaluate_templates(classifier, labels, images)
     assert result["n"] == 6
     assert result["top1"] == 2 / 6 and result["top5"] == 2 / 6
+    assert result["ranked_by"] == "views"  # The default, as in `dank classify`.
     assert result["scored"] == 3
     assert result["top1_scored"] == 2 / 3 and result["top5_scored"] == 2 / 3
     assert result["bad_rows"] == {

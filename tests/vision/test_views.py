@@ -7,7 +7,7 @@ import numpy as np
 from dank.apps.cli import main
 from dank.models.run import Run
 from dank.models.vision import views
-from dank.models.vision.predict import classify_files
+from dank.models.vision.predict import classify_files, load_array, multi_view
 
 
 def _picture(seed, h=90, w=120):
@@ -36,20 +36,27 @@ def test_combine_is_the_mean_probability():
     np.testing.assert_allclose(views.combine(whole, extra), [0.12, 0.68, 0.2])
 
 
-def test_views_reorder_but_keep_probabilities_and_known(tiny_run, tiny_data):
+def test_views_rank_and_show_their_mean_but_keep_known(tiny_run, tiny_data):
     run = Run.open(tiny_run)
+    classifier = run.classifier
     paths = sorted((tiny_data / "templates").iterdir())[:3]
-    plain = list(classify_files(paths, run.classifier, top_k=3))
-    viewed = list(classify_files(paths, run.classifier, top_k=3, views=True))
-    for a, b in zip(plain, viewed):
-        assert a["known"] == b["known"]
-        shown = {t["id"]: t["prob"] for t in a["templates"]}
-        for t in b["templates"]:  # The same probabilities, maybe in another order.
-            assert t["id"] not in shown or t["prob"] == shown[t["id"]]
+    plain = list(classify_files(paths, classifier, top_k=3, views=False))
+    viewed = list(classify_files(paths, classifier, top_k=3))  # Views: the default.
+    arrays = [load_array(p, classifier.image_size) for p in paths]
+    whole = classifier.predict(arrays)[0]
+    mean = multi_view(classifier, arrays, whole)
+    assert not np.allclose(mean, whole, atol=1e-3)  # The views do differ here.
+    for a, b, w, m in zip(plain, viewed, whole, mean):
+        assert a["known"] == b["known"] == bool(w.max() >= classifier.threshold)
+        for result, probs in ((a, w), (b, m)):
+            shown = [t["prob"] for t in result["templates"]]
+            assert shown == sorted(shown, reverse=True)
+            expected = np.sort(probs)[::-1][:3]
+            np.testing.assert_allclose(shown, expected, atol=1e-4)
 
 
 def test_classify_cli_views_flag(tiny_run, tiny_data, capsys):
     path = sorted((tiny_data / "templates").iterdir())[0]
-    assert main(["classify", str(path), "--run", str(tiny_run), "--views"]) == 0
+    assert main(["classify", str(path), "--run", str(tiny_run), "--no-views"]) == 0
     line = json.loads(capsys.readouterr().out)
     assert len(line["templates"]) == 5 and isinstance(line["known"], bool)

@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+from dank.apps.cli.vision import add_views_option
 from dank.core import constants
 from dank.core.errors import DankError
 from dank.decoding.config import DECODERS, DEFAULT_DECODER, PRESETS
@@ -61,6 +62,7 @@ def register(commands):
         help="condition on the top-k templates mixed by probability",
     )
     p.add_argument("--seed", type=int, default=0, help="same seed, same captions")
+    add_views_option(p)
     p.add_argument(
         "--out", default="memes", help="where PNGs go (default: %(default)s)"
     )
@@ -138,6 +140,7 @@ def generate(args, out=None):
         safety=not args.no_filter,
         rerank=getattr(args, "rerank", None),
         candidates=getattr(args, "candidates", 20),
+        views=args.views,
     )
     out_dir = Path(args.out)
     template = generator.catalogue.find(args.template) if args.template else None

@@ -107,15 +107,16 @@ def bad_rows_report(bad):
     }
 
 
-def evaluate_templates(classifier, csv_path, images_dir, second_look=None, views=False):
+def evaluate_templates(classifier, csv_path, images_dir, second_look=None, views=True):
     """Classifies every listed image with ``classifier`` (``Run.classifier``)
     and scores it; ``views`` and ``second_look`` (a ``rerank.SecondLook``)
     re-order the candidates as in ``predict.classify_files``.
 
     Returns:
         ``{"n", "top1", "top5", "scored", "top1_scored", "top5_scored",
-        "known_rate", "bad_rows", "errors": [...], "per_template": {template_id:
-        {"n", "top1", "top5"}}}``. ``n`` counts every row: rows whose file is
+        "known_rate", "ranked_by", "bad_rows", "errors": [...], "per_template":
+        {template_id: {"n", "top1", "top5"}}}``; ``ranked_by`` says how
+        (``"whole picture"``, ``"views"``, plus ``"+ second look"``). ``n`` counts every row: rows whose file is
         missing, whose template the run does not know, or whose image does not
         decode count as wrong, and ``bad_rows`` counts and names them
         (``bad_rows_report``); ``*_scored`` and ``known_rate`` are over the
@@ -167,6 +168,8 @@ def evaluate_templates(classifier, csv_path, images_dir, second_look=None, views
         "top1_scored": hits1 / n if n else None,
         "top5_scored": hits5 / n if n else None,
         "known_rate": known / n if n else None,
+        "ranked_by": ("views" if views else "whole picture")
+        + (" + second look" if second_look is not None else ""),
         "bad_rows": bad_rows_report(bad),
         "errors": errors,
         "per_template": per_template,

@@ -61,13 +61,18 @@ class Classifier:
         probs = tf.nn.softmax(tf.cast(out["logits"], tf.float32))
         return probs.numpy(), tf.cast(out["embedding"], tf.float32).numpy()
 
-    def describe(self, probs, top_k=5, order=None):
+    def describe(self, probs, top_k=5, order=None, shown=None):
         """Turns one row of probabilities into the ``dank classify`` dict parts.
 
-        ``order`` ranks the labels instead of the probabilities (the second
-        look, ``rerank.SecondLook.order``).
+        ``known`` comes from ``probs``, the whole picture's (the threshold was
+        calibrated on those). ``shown`` (default ``probs``), e.g. the mean over
+        the test-time views, gives the probabilities listed and their order;
+        ``order`` ranks the labels instead (the second look,
+        ``rerank.SecondLook.order``).
         """
-        order = (np.argsort(-probs) if order is None else np.asarray(order))[:top_k]
+        shown = probs if shown is None else shown
+        order = np.argsort(-shown, kind="stable") if order is None else order
+        order = np.asarray(order)[:top_k]
         templates = []
         for label in order:
             template = self.catalogue[int(label)]
@@ -75,7 +80,7 @@ class Classifier:
                 {
                     "id": template.id,
                     "name": template.name,
-                    "prob": round(float(probs[label]), 6),
+                    "prob": round(float(shown[label]), 6),
                     "aliases": list(template.aliases),
                 }
             )
@@ -92,17 +97,18 @@ def load_array(path, image_size):
 
 
 def classify_files(
-    paths, classifier, top_k=5, batch_size=16, second_look=None, views=False
+    paths, classifier, top_k=5, batch_size=16, second_look=None, views=True
 ):
     """Classifies image files with ``classifier`` (``Run.classifier``); yields
     one dict per path, in order.
 
     A good file gives ``{"image", "templates": [{"id", "name", "prob",
     "aliases"}, ...], "known"}``; a bad one (missing, corrupt, not an image)
-    gives ``{"image", "error"}`` and the rest carry on. ``views`` ranks by the
-    mean over five views of each picture (``views.py``) and ``second_look``
-    (a ``rerank.SecondLook``) then re-orders the top candidates; both are off
-    by default and neither changes the probabilities shown or ``known``.
+    gives ``{"image", "error"}`` and the rest carry on. ``views`` (on by
+    default) ranks by, and shows, the mean probabilities over five views of
+    each picture (``views.py``) and ``second_look`` (a ``rerank.SecondLook``,
+    off by default) then re-orders the top candidates; ``known`` stays the
+    whole picture's (``Classifier.describe``).
     """
     from dank.core.images import display_name
 
@@ -125,11 +131,9 @@ def classify_files(
                 order = None
                 if second_look is not None:
                     order = second_look.order(arrays[i], rank, classifier.catalogue)
-                elif views:
-                    order = np.argsort(-rank, kind="stable")
                 results[i] = {
                     "image": display_name(chunk[i]),
-                    **classifier.describe(row, top_k, order),
+                    **classifier.describe(row, top_k, order, shown=rank),
                 }
         yield from (results[i] for i in range(len(chunk)))
 

@@ -8,9 +8,10 @@ the picture (borders trimmed; the top and the bottom two thirds, one of which
 holds the whole main picture of a two-panel stack; the centre) and
 ``combine`` averages the classifier's probabilities over all five.
 
-Only the *order* of the templates changes (as with the second look,
-``rerank``): the probabilities a result shows and its ``known`` decision stay
-those of the whole picture, whose threshold ``calibrate`` chose. The mean of
+The mean ranks the templates and is the probability a result shows (on by
+default in ``dank classify``, ``evaluate templates``, ``generate`` and
+``serve``; ``--no-views`` turns it off); the ``known`` decision stays the
+whole picture's, whose threshold ``calibrate`` chose. The mean of
 probabilities beat the mean of log-probabilities (85.3% against 82.3%) and
 matched taking the most confident view (86.0%) on 300 wild memes drawn from
 the starter build's *val* split, where the whole picture alone gave 80.3%
