@@ -116,11 +116,12 @@ def evaluate_templates(classifier, csv_path, images_dir, second_look=None, views
         ``{"n", "top1", "top5", "scored", "top1_scored", "top5_scored",
         "known_rate", "ranked_by", "bad_rows", "errors": [...], "per_template":
         {template_id: {"n", "top1", "top5"}}}``; ``ranked_by`` says how
-        (``"whole picture"``, ``"views"``, plus ``"+ second look"``). ``n`` counts every row: rows whose file is
-        missing, whose template the run does not know, or whose image does not
-        decode count as wrong, and ``bad_rows`` counts and names them
-        (``bad_rows_report``); ``*_scored`` and ``known_rate`` are over the
-        ``scored`` rest. ``errors`` holds the decode errors.
+        (``"whole picture"``, ``"views"``, plus ``"+ second look"``). ``n``
+        counts every row: rows whose file is missing, whose template the run
+        does not know, or whose image does not decode count as wrong, and
+        ``bad_rows`` counts and names them (``bad_rows_report``); ``*_scored``
+        and ``known_rate`` are over the ``scored`` rest. ``errors`` holds the
+        decode errors.
     """
     all_rows = read_labels(csv_path)
     if not Path(images_dir).is_dir():
