@@ -61,10 +61,12 @@ train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 
 # The full catalogue: every merged template of $(FULL_SOURCE) (3,052), preset
 # `full` for both models. Vision: 64 px, warm-started from the starter model's
-# backbone with an imprinted head, about 23 min on 2 cores. Captions: the
-# paper's model size (LSTM 512, embedding 300) on all 280k training captions
-# with an adaptive softmax, about 39 min. With the data build about 64 min in
-# all (experiments/results/run-make-train-full.json, docs/performance.md).
+# backbone with an imprinted head, 2,900 steps: about 20-34 min on 2 cores
+# (by the day). Captions: the paper's model size (LSTM 512, embedding 300) on
+# all 280k training captions with an adaptive softmax, about 39 min. With the
+# data build about 64 min in all for 1,900 vision steps, about 75 on the same
+# day for 2,900 (experiments/results/run-make-train-full.json,
+# vision-full-2900-2026-12-05.json, docs/performance.md).
 FULL_RUN ?= runs/full
 $(FULL_DATA)/.built: | $(STAMP)
 	$(BIN)/dank data build --source $(FULL_SOURCE) --out $(FULL_DATA)
@@ -77,7 +79,7 @@ $(FULL_RUN)/vision/model.keras: $(FULL_DATA)/.built $(RUN)/vision/model.keras
 $(FULL_RUN)/language/model.keras: $(FULL_DATA)/.built
 	$(BIN)/dank train language --preset full --data $(FULL_DATA) --run $(FULL_RUN)
 
-train-full: $(FULL_RUN)/vision/model.keras $(FULL_RUN)/language/model.keras  ## Train both models on every template of the full catalogue (after `make train`; ~64 min on 2 cores).
+train-full: $(FULL_RUN)/vision/model.keras $(FULL_RUN)/language/model.keras  ## Train both models on every template of the full catalogue (after `make train`; ~60-75 min on 2 cores).
 
 test: setup  ## Fast test suite (what CI runs).
 	$(BIN)/python -m pytest -q
