@@ -106,8 +106,9 @@ def add_views_option(parser):
         default=True,
         help="rank the templates by the mean over five views of each picture: "
         "whole, borders trimmed, top and bottom two thirds, centre (on by "
-        "default: +6 to +10 points on memes with borders, frames or a second "
-        "picture; about 3x slower; --no-views ranks by the whole picture)",
+        "default: +6 to +10 points of top-1 on the wild stand-in, whose memes "
+        "carry borders, frames, stacked pictures; about 3x slower; --no-views "
+        "ranks by the whole picture)",
     )
 
 
