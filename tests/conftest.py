@@ -79,3 +79,25 @@ def free_ports():
         return found
 
     return ports
+
+
+@pytest.fixture
+def busy_photo():
+    """A function from a seed to a busy photo-like PIL picture (colour noise and
+    discs: hundreds of SIFT keypoints), for the keypoint matching tests."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    def make(seed=3, size=(320, 240)):
+        rng = np.random.default_rng(seed)
+        noise = rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)
+        image = Image.fromarray(noise).resize(size, Image.Resampling.BICUBIC)
+        draw = ImageDraw.Draw(image)
+        for _ in range(40):
+            x, y = rng.integers(0, size[0]), rng.integers(0, size[1])
+            r = rng.integers(4, 18)
+            colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+        return image
+
+    return make

@@ -64,6 +64,10 @@ class MemeGenerator:
             (``dank.models.vision.views``: whole, borders trimmed, top and
             bottom two thirds, centre), as ``dank classify`` does; its
             ``known`` and the picture embedding stay the whole picture's.
+        second_look: then re-order the top templates by finding each one's
+            picture in the meme (``dank.models.vision.rerank``), as ``dank
+            classify`` does; off, with a warning, when the run's data build
+            (the template pictures) is gone.
     """
 
     def __init__(
@@ -75,14 +79,17 @@ class MemeGenerator:
         rerank=None,
         candidates=20,
         views=True,
+        second_look=True,
     ):
         from dank.cascade.module import Cascade
         from dank.models.run import Run
+        from dank.models.vision.rerank import for_build
 
         self.run = Run.open(run_dir)
         self.run_dir = self.run.path
         classifier = self.classifier = self.run.classifier
         self.views = views
+        self.second_look = for_build(self.run.data_dir) if second_look else None
         captioner = self.run.captioner()
         # Pictures of no known template are captioned by the image-conditioned
         # variant (paper variant a) when the run has one:
@@ -166,7 +173,7 @@ class MemeGenerator:
             labels = [chosen.label] * len(images)
             known = np.ones(len(images), bool)
         else:
-            ranking = self._view_probs(images, probs) if self.views else probs
+            ranking = self._ranking(images, probs)
             weights = cascade.template_weights(tf.constant(ranking, tf.float32))
             labels = ranking.argmax(axis=-1).tolist()
 
@@ -190,14 +197,25 @@ class MemeGenerator:
             )
         return memes
 
-    def _view_probs(self, images, probs):
-        """``probs`` (the whole pictures') averaged with the other views of
-        each picture of ``images`` (``predict.multi_view``)."""
+    def _ranking(self, images, probs):
+        """``probs`` (the whole pictures') averaged with the other views of each
+        picture of ``images`` (``predict.multi_view``) and re-ordered by the
+        second look (``SecondLook.reordered``), as far as they are on."""
+        if not self.views and self.second_look is None:
+            return probs
         from dank.core.images import prepare
         from dank.models.vision.predict import multi_view
 
         arrays = [prepare(data, name).pixels for name, data in images]
-        return multi_view(self.classifier, arrays, probs)
+        ranking = multi_view(self.classifier, arrays, probs) if self.views else probs
+        if self.second_look is not None:
+            ranking = np.stack(
+                [
+                    self.second_look.reordered(a, r, self.catalogue)
+                    for a, r in zip(arrays, ranking)
+                ]
+            )
+        return ranking
 
     def _rerank(self, rows, label, n, seed):
         """The ``n`` funniest of ``rows``, as ``(top, bottom, score, humor)``."""

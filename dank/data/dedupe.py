@@ -26,6 +26,17 @@ check of the candidates only, so that 3,469 images take well under a minute:
    difference) must agree, and so must the colours of the aligned crops. The
    block test keeps look-alikes apart: the same background with a different
    face differs strongly in the face's blocks however alike the rest is.
+3. Anything the thumbnails could not line up: coloured side bars, a crop far
+   off centre, a frame of other pictures (``check_keypoints``). Candidates:
+   the pairs stages 1 and 2 rejected, the pairs whose names match, and the
+   pairs whose views correlate above ``Thresholds.keypoint_candidate``.
+   Check: SIFT keypoints of the two pictures (``dank.core.keypoints``) must
+   agree on one scale-and-shift with enough inliers; one picture must lie
+   mostly inside the other; laid over each other by that transform, the
+   overlap must correlate, agree in every block and in colour, under bars
+   stricter than stage 2's because the alignment is exact. The same
+   photograph on another background (advice animals on different colour
+   wheels, the same owl on two colours) fails the colour and block bars.
 
 Matching names (normalised name / alt names / id slug) are a hint only: they
 relax the bars slightly (``Thresholds.hint_*``) but never merge on their own.
@@ -41,6 +52,8 @@ import functools
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
+
+from dank.core import keypoints
 
 THUMB_SIDE = 32  # Grayscale thumbnail side for the stage-1 correlation, pixels.
 COLOUR_SIDE = 16  # Colour thumbnail side for the difference tests, pixels.
@@ -58,7 +71,9 @@ BLOCKS = 6  # Blocks per side of the structure test.
 SHIFT = 1  # Pixels each point may shift in the structure test (alignment slack).
 SCALES = (1.0, 0.9, 0.8, 0.7, 0.6)  # Crop sides searched in stage 2, share of side.
 REFINE_STEPS = (0.04, 0.02, 0.01)  # Position and size steps of the refinement rounds.
-EXACT, CROPPED = "exact", "cropped"  # The stage that confirmed or rejected a pair.
+# The stage that confirmed or rejected a pair.
+EXACT, CROPPED, KEYPOINTS = "exact", "cropped", "keypoints"
+STAGES = (EXACT, CROPPED, KEYPOINTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +100,21 @@ class Thresholds:
     hint_crop_max_block_diff: float = 0.42
     hint_crop_max_colour_diff: float = 20.0
     hint_crop_max_local_diff: float = 90.0
+    # Stage 3 (keypoints).
+    keypoint_candidate: float = 0.70  # Min 16x16 view correlation for a candidate.
+    keypoint_min_inliers: int = 20  # Min SIFT matches that agree on the transform.
+    keypoint_max_scale: float = 3.0  # Max size ratio of the two pictures' content.
+    keypoint_max_rotation: float = 3.0  # Max rotation of the transform, degrees.
+    keypoint_min_cover: float = 0.75  # Min share of the smaller one in the overlap.
+    keypoint_min_overlap: float = 0.25  # Min share of the larger one in it.
+    keypoint_min_correlation: float = 0.97  # Min 48x48 correlation of the overlap.
+    keypoint_max_block_diff: float = 0.10  # Max worst-block diff, in std units.
+    keypoint_max_colour_diff: float = 6.0  # Max mean abs colour diff, 0..255.
+    keypoint_max_local_diff: float = 25.0  # Max 98th-percentile per-cell diff.
+    hint_keypoint_min_correlation: float = 0.95
+    hint_keypoint_max_block_diff: float = 0.14
+    hint_keypoint_max_colour_diff: float = 10.0
+    hint_keypoint_max_local_diff: float = 40.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +133,8 @@ class Fingerprint:
     align: np.ndarray  # float32 [SOURCE_SIDE, SOURCE_SIDE]: the trimmed picture.
     views: np.ndarray  # float32 [2 + len(VIEW_CROPS), VIEW_SIDE**2], unit norm:
     # the whole trimmed picture, its centre crops, its mirror image.
+    features: keypoints.Features  # SIFT keypoints of the whole picture.
+    picture: np.ndarray  # uint8 [h, w, 3]: the whole picture, TRIM_SIDE long.
 
 
 def fingerprint(image):
@@ -151,6 +183,8 @@ def fingerprint(image):
             dtype=np.float32,
         ),
         views=np.stack(views),
+        features=keypoints.features(image),
+        picture=np.asarray(small),
     )
 
 
@@ -258,14 +292,20 @@ def view_pairs(fingerprints, min_correlation, chunk=256):
 
 
 def _bars(t, hint, stage):
-    """The thresholds of one stage, relaxed by a name hint, without prefixes."""
-    prefix = ("hint_" if hint else "") + ("crop_" if stage == CROPPED else "")
-    names = [f.name for f in dataclasses.fields(t)]
-    return {
-        n.removeprefix(prefix): getattr(t, n)
-        for n in names
-        if n.startswith(prefix) and (hint or not n.startswith("hint_"))
-    }
+    """The thresholds of one stage without prefixes, those a name hint relaxes
+    replaced by their ``hint_`` values."""
+    stage_prefix = {CROPPED: "crop_", KEYPOINTS: "keypoint_"}.get(stage, "")
+    values = dataclasses.asdict(t)
+    bars = {}
+    for prefix in (stage_prefix, "hint_" + stage_prefix)[: 1 + hint]:
+        bars.update(
+            {
+                n.removeprefix(prefix): v
+                for n, v in values.items()
+                if n.startswith(prefix)
+            }
+        )
+    return bars
 
 
 def _colour_diffs(a, b):
@@ -296,6 +336,11 @@ def check_exact(a, b, hint, thresholds=Thresholds()):
 
 def _why_not(evidence, bars):
     tests = (
+        ("inliers", "min_inliers", -1),
+        ("scale_ratio", "max_scale", 1),
+        ("rotation", "max_rotation", 1),
+        ("cover", "min_cover", -1),
+        ("overlap", "min_overlap", -1),
         ("aspect_ratio", "max_aspect_ratio", 1),
         ("correlation", "min_correlation", -1),
         ("block_diff", "max_block_diff", 1),
@@ -485,6 +530,67 @@ def check_cropped(a, b, hint, thresholds=Thresholds(), starts=(None, None)):
     return evidence, _why_not(evidence, bars)
 
 
+def check_keypoints(a, b, hint, thresholds=Thresholds()):
+    """The stage-3 test of one candidate pair of ``Fingerprint``s: whether SIFT
+    keypoints find one picture inside the other, and the two agree where they
+    overlap.
+
+    Returns:
+        ``(evidence, why_not)`` like ``check_exact``.
+    """
+    bars = _bars(thresholds, hint, KEYPOINTS)
+    found = keypoints.match(a.features, b.features)
+    evidence = {"inliers": found.inliers}
+    if found.transform is None or found.inliers < bars["min_inliers"]:
+        return evidence, _why_not(evidence, bars)
+    scale = max(found.scale, 1e-6)
+    evidence["scale_ratio"] = round(max(scale, 1 / scale), 3)
+    evidence["rotation"] = round(abs(found.rotation), 2)
+    if _why_not(evidence, bars):
+        return evidence, _why_not(evidence, bars)
+    part_a, part_b, cover_a, cover_b = keypoints.aligned(
+        a.picture, b.picture, a.features, b.features, found
+    )
+    evidence["cover"] = round(max(cover_a, cover_b), 3)
+    evidence["overlap"] = round(min(cover_a, cover_b), 3)
+    if part_a is None or _why_not(evidence, bars):
+        return evidence, _why_not(evidence, bars) or "no overlap"
+    parts = [Image.fromarray(p) for p in (part_a, part_b)]
+    grays = [
+        _norm(p.convert("L").resize((DETAIL_SIDE, DETAIL_SIDE), Image.Resampling.BOX))
+        for p in parts
+    ]
+    cells = [
+        np.asarray(
+            p.resize((COLOUR_SIDE, COLOUR_SIDE), Image.Resampling.BOX), np.float32
+        )
+        for p in parts
+    ]
+    blocks = _block_diffs(*(g.reshape(DETAIL_SIDE, -1) for g in grays))
+    colour_diff, local_diff = _colour_diffs(*cells)
+    evidence.update(
+        correlation=round(float(grays[0] @ grays[1]), 4),
+        block_diff=round(float(blocks.max()), 3),
+        colour_diff=colour_diff,
+        local_diff=local_diff,
+    )
+    return evidence, _why_not(evidence, bars)
+
+
+def _keypoint_candidates(fingerprints, name_keys, misses, min_view):
+    """Stage 3's candidate pairs (i < j): stages 1 and 2's rejected pairs, the
+    pairs whose names match and the pairs whose views correlate ``min_view``."""
+    pairs = {(m["i"], m["j"]) for m in misses}
+    by_name = collections.defaultdict(list)
+    for i, keys in enumerate(name_keys):
+        for key in keys:
+            by_name[key].append(i)
+    for members in by_name.values():
+        pairs |= {(i, j) for k, i in enumerate(members) for j in members[k + 1 :]}
+    pairs |= set(view_pairs(fingerprints, min_view))
+    return sorted((min(p), max(p)) for p in pairs)
+
+
 def find_groups(fingerprints, name_keys, thresholds=Thresholds()):
     """Groups images that show the same picture.
 
@@ -542,9 +648,16 @@ def find_groups(fingerprints, name_keys, thresholds=Thresholds()):
                 check_cropped, starts=(starts[(i, j)], starts[(j, i)])
             )
             judge(i, j, CROPPED, check, {"view_correlation": round(view, 4)})
+    earlier = list(misses)
+    for i, j in _keypoint_candidates(
+        fingerprints, name_keys, earlier, t.keypoint_candidate
+    ):
+        if root(i) != root(j):
+            judge(i, j, KEYPOINTS, check_keypoints, {})
     groups = {}
     for i in range(n):
         groups.setdefault(root(i), []).append(i)
     # A pair one stage rejected but that ended up in one group is no near miss.
-    misses = [m for m in misses if root(m["i"]) != root(m["j"])]
+    # Stage-3 candidates without enough keypoints in common were never close.
+    misses = [m for m in misses if root(m["i"]) != root(m["j"]) and "correlation" in m]
     return sorted(groups.values(), key=lambda g: g[0]), pairs, misses

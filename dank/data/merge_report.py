@@ -15,7 +15,7 @@ from dank.data import dedupe
 
 REPORT_JSON = "merge_report.json"
 REPORT_MD = "merge_report.md"
-VERSION = 1
+VERSION = 2
 MAX_NEAR_MISSES = 300  # Near misses kept in the JSON, most alike first.
 MD_NEAR_MISSES = 60  # Near misses listed in the Markdown.
 MEASURES = (
@@ -27,6 +27,11 @@ MEASURES = (
     "colour_diff",
     "local_diff",
     "aspect_ratio",
+    "inliers",
+    "scale_ratio",
+    "rotation",
+    "cover",
+    "overlap",
     "crop",
 )
 
@@ -77,7 +82,7 @@ def make_report(ids, groups, pairs, near_misses, thresholds=None):
         "merged_groups": len(merged),
         "merged_by_stage": {
             stage: sum(stage in g["stages"] for g in merged)
-            for stage in (dedupe.EXACT, dedupe.CROPPED)
+            for stage in dedupe.STAGES
         },
         "near_misses_total": len(misses),
         "groups": merged,
@@ -89,6 +94,11 @@ def _evidence(pair):
     parts = [pair["stage"]]
     if "phash_bits" in pair:
         parts.append(f"pHash {pair['phash_bits']} / dHash {pair['dhash_bits']} bits")
+    if "inliers" in pair:
+        parts.append(
+            f"{pair['inliers']} SIFT inliers, size x{pair['scale_ratio']:.2f}, "
+            f"cover {pair['cover']:.2f} / {pair['overlap']:.2f}"
+        )
     parts.append(f"corr {pair['correlation']:.3f}")
     if "block_diff" in pair:
         parts.append(f"block {pair['block_diff']:.2f}")
@@ -112,11 +122,14 @@ def to_markdown(report):
         f"{report['templates_before']} template images -> "
         f"{report['templates_after']} templates; {report['merged_groups']} groups "
         f"merged ({stages[dedupe.EXACT]} with a near-exact pair, "
-        f"{stages[dedupe.CROPPED]} with a crop / border / mirror pair).",
+        f"{stages[dedupe.CROPPED]} with a crop / border / mirror pair, "
+        f"{stages[dedupe.KEYPOINTS]} with a keypoint-aligned pair).",
         "",
         "The first id of a group is the one kept (most captions, then the site "
         "order of `catalogue.canonical_order`). Evidence per pair: the stage "
-        "that confirmed it, hash distances (of 64 bits), grayscale correlation, "
+        "that confirmed it, hash distances (of 64 bits), SIFT inliers with the "
+        "size ratio and the share of each picture in the overlap, grayscale "
+        "correlation, "
         "worst-block structure difference (std units), mean and local colour "
         "difference (0..255), the crop that aligned them; matching names only "
         "relax the bars. Thresholds: see `merge_report.json`.",

@@ -29,6 +29,7 @@ def _args(run, out, images=(), **changes):
         no_filter=False,
         samples=False,
         views=True,
+        second_look=True,
     )
     args.update(changes)
     return SimpleNamespace(**args)
@@ -177,13 +178,41 @@ def test_the_views_choose_the_template_and_keep_known(tiny_run, pictures, monkey
     assert named[0][0].template_id == whole.template_id and len(seen) == 1
 
 
-def test_views_are_on_by_default_and_can_be_turned_off():
+def test_the_second_look_chooses_the_template_and_keeps_known(tiny_run, pictures):
+    from dank.cascade.generator import MemeGenerator
+    from dank.core.images import prepare
+
+    config = generate_cli.decode_config(_args(tiny_run, "unused"))
+    assert MemeGenerator(tiny_run, config, second_look=False).second_look is None
+    generator = MemeGenerator(tiny_run, config, views=False)
+    assert generator.second_look is not None  # On by default.
+    data = prepare(pictures / "pic0.png", model_side=generator.image_size).encoded
+    first = generator.for_images([("pic0", data)])[0][0]
+    other = next(t for t in generator.catalogue if t.id != first.template_id)
+    looked = []
+
+    class LooksLikeOther:
+        def reordered(self, picture, probs, catalogue):
+            looked.append(picture.shape)
+            out = np.zeros_like(probs)
+            out[other.label] = probs.max()
+            return out
+
+    generator.second_look = LooksLikeOther()
+    meme = generator.for_images([("pic0", data)])[0][0]
+    assert meme.template_id == other.id and meme.known == first.known
+    assert len(looked) == 1 and looked[0][-1] == 3
+
+
+def test_views_and_second_look_are_on_by_default_and_can_be_turned_off():
     from dank.apps.cli import build_parser
 
     parser = build_parser()
     for argv in (["generate", "x.png"], ["classify", "x.png"]):
-        assert parser.parse_args(argv).views is True
-        assert parser.parse_args([*argv, "--no-views"]).views is False
+        for flag in ("views", "second_look"):
+            assert getattr(parser.parse_args(argv), flag) is True
+            off = f"--no-{flag.replace('_', '-')}"
+            assert getattr(parser.parse_args([*argv, off]), flag) is False
 
 
 def test_expand_paths_and_inputs(pictures, tmp_path):

@@ -188,3 +188,62 @@ def test_real_twins_merge_and_lookalikes_stay_apart():
     groups, _, _ = dedupe.find_groups(_real(ids), keys)
     assert [0, 1, 2] in groups
     assert len(groups) == len(ids) - 2
+
+
+def _between_bars(image):
+    """A rescaled copy between two-coloured side bars, which no border trim
+    removes (memegenerator.net's 'I'll just wait here')."""
+    framed = Image.new("RGB", (300, 195), (130, 40, 200))
+    draw = ImageDraw.Draw(framed)
+    draw.rectangle([0, 100, 20, 195], fill=(120, 200, 30))
+    draw.rectangle([280, 0, 300, 80], fill=(120, 200, 30))
+    framed.paste(image.resize((260, 195)), (20, 0))
+    return framed
+
+
+def test_copy_between_coloured_bars_merges_in_stage_three(busy_photo):
+    photo = busy_photo()
+    fps = [_fp(photo), _fp(_between_bars(photo))]
+    assert dedupe.find_groups(fps, [set(), set()])[0] == [[0], [1]]  # No candidate.
+    groups, pairs, _ = dedupe.find_groups(fps, [{"justwait"}, {"justwait"}])
+    assert groups == [[0, 1]]
+    assert pairs[0]["stage"] == dedupe.KEYPOINTS
+    assert pairs[0]["inliers"] >= dedupe.Thresholds().keypoint_min_inliers
+
+
+def test_stage_three_keeps_an_added_hat_and_a_recolouring_apart(busy_photo):
+    photo = busy_photo()
+    hat = photo.copy()
+    ImageDraw.Draw(hat).pieslice([120, 20, 200, 80], 180, 360, fill=(120, 70, 40))
+    pixels = np.asarray(photo).copy()
+    pixels[:110] = pixels[:110, :, ::-1]  # The same photo, other colours above.
+    for other in (hat, Image.fromarray(pixels)):
+        evidence, why_not = dedupe.check_keypoints(_fp(photo), _fp(other), hint=True)
+        # Found inside each other by keypoints, told apart by the overlap.
+        assert evidence["inliers"] >= dedupe.Thresholds().keypoint_min_inliers
+        assert evidence["cover"] > 0.9 and why_not is not None
+        assert why_not.split()[0] in ("block_diff", "local_diff", "correlation")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared meme data not present")
+def test_real_twins_only_keypoints_find_merge_and_recolourings_stay_apart():
+    ids = [
+        "imgflip-Ill-Just-Wait-Here",  # 0
+        "mgnet-ill-just-wait-here",  # 1: between purple and green bars.
+        "imgflip-FINALLY",  # 2
+        "imgflip-Black-Scientist-Finally-Xium",  # 3: another crop.
+        "mgnet-skeptical-african-child",  # 4
+        "memegenlink-sk",  # 5: a crop off centre.
+        "imgflip-Actual-Advice-Mallard",  # 6
+        "imgflip-Malicious-Advice-Mallard",  # 7: the same duck, other colours.
+        "mgnet-art-professor-owl",  # 8
+        "mgnet-art-student-owl",  # 9: the same owl on another colour.
+        "imgflip-Advice-God",  # 10
+        "mgnet-scumbag-god",  # 11: the same God with a hat on.
+    ]
+    keys = [{"illjustwaithere"}] * 2 + [set()] * (len(ids) - 2)
+    groups, pairs, _ = dedupe.find_groups(_real(ids), keys)
+    assert [0, 1] in groups and [2, 3] in groups and [4, 5] in groups
+    assert len(groups) == len(ids) - 3
+    assert {p["stage"] for p in pairs} == {dedupe.KEYPOINTS}

@@ -43,7 +43,11 @@ def test_report_names_groups_evidence_and_near_misses():
     groups.append(["lone"])
     report = merge_report.make_report(IDS, groups, PAIRS, MISSES)
     assert report["templates_before"] == 4 and report["templates_after"] == 3
-    assert report["merged_by_stage"] == {dedupe.EXACT: 0, dedupe.CROPPED: 1}
+    assert report["merged_by_stage"] == {
+        dedupe.EXACT: 0,
+        dedupe.CROPPED: 1,
+        dedupe.KEYPOINTS: 0,
+    }
     (group,) = report["groups"]
     assert group["id"] == "imgflip-Confession-Bear"
     assert group["pairs"][0]["a"] == "imgflip-Confession-Bear"

@@ -1,42 +1,86 @@
 """dank.models.vision.rerank: the second look at the top candidates."""
 
-import numpy as np
-from PIL import Image
+import json
+import logging
 
+import numpy as np
+from PIL import ImageDraw, ImageOps
+
+from dank.apps.cli import main
+from dank.core.errors import DankError
 from dank.models.vision import rerank
 
 
 class _Template:
     def __init__(self, label):
-        self.label = label
+        self.label, self.id = label, f"t{label}"
 
 
-def _picture(seed, size=(160, 120)):
-    rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
-    return Image.fromarray(coarse).resize(size, Image.Resampling.BICUBIC)
+def _meme(picture):
+    """``picture`` as a meme: framed, a caption box over its middle."""
+    meme = ImageOps.expand(picture.resize((260, 195)), border=(20, 30), fill="white")
+    ImageDraw.Draw(meme).rectangle([40, 100, 260, 150], fill=(250, 250, 250))
+    return meme
 
 
-def test_trim_borders_drops_flat_edges():
-    inner = np.asarray(_picture(0), np.float32)
+def test_trim_borders_drops_flat_edges(busy_photo):
+    inner = np.asarray(busy_photo(0), np.float32)
     padded = np.pad(inner, ((10, 5), (7, 3), (0, 0)), constant_values=255)
     assert rerank.trim_borders(padded).shape == inner.shape
 
 
-def test_ncc_finds_a_cropped_template_and_not_another():
-    template = _picture(1)
-    query = rerank.prepare(template.crop((10, 8, 150, 112)))
-    own = rerank.best_ncc(query, np.asarray(template, np.float32))
-    other = rerank.best_ncc(query, np.asarray(_picture(2), np.float32))
-    assert own > 0.8 and own > other + 0.3
-
-
-def test_second_look_reorders_only_the_top_k():
-    pictures = [_picture(i) for i in range(7)]
+def test_second_look_finds_the_picture_and_reorders_only_the_top_k(busy_photo):
+    pictures = [busy_photo(i) for i in range(7)]
     catalogue = [_Template(i) for i in range(7)]
-    look = rerank.SecondLook(lambda t: pictures[t.label], weight=8.0, top_k=3)
+    look = rerank.SecondLook(lambda t: pictures[t.label], top_k=3)
+    meme = _meme(pictures[1])
+    inliers = look.scores(meme, [0, 1, 2], catalogue)
+    assert inliers[1] >= 30 and inliers[1] > 3 * max(inliers[0], inliers[2])
     probs = np.array([0.4, 0.35, 0.1, 0.05, 0.04, 0.03, 0.03])
-    order = look.order(pictures[1], probs, catalogue)
+    order = look.order(meme, probs, catalogue)
     assert order[0] == 1 and sorted(order[:3]) == [0, 1, 2]
     assert list(order[3:]) == [3, 4, 5, 6]
-    assert list(look.order(pictures[1], probs, catalogue, weight=0.0)) == list(range(7))
+    assert list(look.order(meme, probs, catalogue, weight=0.0)) == list(range(7))
+    # Reordered: the same values, the second look's choice on top.
+    mixed = look.reordered(np.asarray(meme), probs, catalogue)
+    assert mixed.argmax() == 1 and sorted(mixed) == sorted(probs)
+    np.testing.assert_array_equal(mixed[3:], probs[3:])
+
+
+def test_a_lost_template_picture_scores_nothing(busy_photo, caplog):
+    def picture_of(template):
+        if template.label == 0:
+            raise DankError("templates/t0.jpg: no such file")
+        return busy_photo(template.label)
+
+    look = rerank.SecondLook(picture_of, top_k=2)
+    with caplog.at_level(logging.WARNING):
+        inliers = look.scores(
+            _meme(busy_photo(1)), [0, 1], [_Template(0), _Template(1)]
+        )
+    assert inliers[0] == 0 and inliers[1] >= 30
+    assert "no picture of t0" in caplog.text
+
+
+def test_without_the_data_build_there_is_no_second_look(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert rerank.for_build(tmp_path / "gone") is None
+        assert rerank.for_build(None) is None
+    assert "--no-second-look" in caplog.text
+
+
+def test_classify_cli_looks_twice_by_default(tiny_run, tiny_data, capsys, monkeypatch):
+    looked = []
+    order = rerank.SecondLook.order
+
+    def spy(self, picture, probs, catalogue, weight=None):
+        looked.append(len(probs))
+        return order(self, picture, probs, catalogue, weight)
+
+    monkeypatch.setattr(rerank.SecondLook, "order", spy)
+    path = sorted((tiny_data / "templates").iterdir())[0]
+    for flags, times in (([], 1), (["--no-second-look"], 1)):
+        assert main(["classify", str(path), "--run", str(tiny_run), *flags]) == 0
+        line = json.loads(capsys.readouterr().out)
+        assert len(line["templates"]) == 5 and isinstance(line["known"], bool)
+        assert len(looked) == times  # Looked at by default, not with the flag.

@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from dank.apps.cli.vision import add_views_option
+from dank.apps.cli.vision import add_look_options
 from dank.core import constants
 from dank.core.errors import DankError
 from dank.decoding.config import DECODERS, DEFAULT_DECODER, PRESETS
@@ -62,7 +62,7 @@ def register(commands):
         help="condition on the top-k templates mixed by probability",
     )
     p.add_argument("--seed", type=int, default=0, help="same seed, same captions")
-    add_views_option(p)
+    add_look_options(p)
     p.add_argument(
         "--out", default="memes", help="where PNGs go (default: %(default)s)"
     )
@@ -141,6 +141,7 @@ def generate(args, out=None):
         rerank=getattr(args, "rerank", None),
         candidates=getattr(args, "candidates", 20),
         views=args.views,
+        second_look=args.second_look,
     )
     out_dir = Path(args.out)
     template = generator.catalogue.find(args.template) if args.template else None

@@ -2,13 +2,15 @@
 
 The classifier sees a meme at its input size (64 px for the full catalogue),
 where look-alike templates (advice animals on the same colour wheel, Drake and
-other two-panel pictures) blur together. The second look compares the meme at
-``SIDE`` pixels, with its uniform borders trimmed, against the picture of each
-of the top ``TOP_K`` candidates: the best normalised cross-correlation (NCC,
-colour) of the template slid over the meme at a few scales, so crops, frames
-and stacked panels still line up somewhere. The candidates are re-ordered by
+other two-panel pictures) blur together, and a caption box over the subject
+hides most of what it learned. The second look finds each of the top
+``TOP_K`` candidates' pictures in the meme by SIFT keypoints at
+``keypoints.SIDE`` pixels (``dank.core.keypoints``): whatever part of the
+picture is still visible, cropped, framed, stacked or re-compressed, matches
+under one scale-and-shift, and the number of such inliers says how much of
+the candidate is there. The candidates are re-ordered by
 
-    log p(template) + weight * NCC
+    log p(template) + weight * inliers
 
 with ``weight`` fitted on a validation set rendered from the *val* split
 (``experiments/vision/standins.py``), never on the test-split stand-in. Only
@@ -16,17 +18,21 @@ the order of the top ``TOP_K`` changes; their probabilities and the ``known``
 decision stay the classifier's.
 """
 
-import numpy as np
-from PIL import Image
-from scipy.signal import fftconvolve
+import logging
+from pathlib import Path
 
-TOP_K = 5  # Candidates looked at again.
-SIDE = 128  # Longer side of the meme at the second look, pixels.
-SCALES = (1.0, 0.85, 0.7, 0.55)  # Template width as a share of the meme's.
+import numpy as np
+
+from dank.core import keypoints
+from dank.core.errors import DankError
+
+log = logging.getLogger(__name__)
+
+TOP_K = 30  # Candidates looked at again.
 TRIM_STD = 6.0  # Edge rows/columns flatter than this (pixel std) are a border.
-# NCC weight against log-probability; fitted by experiments/vision/standins.py
-# on the starter run's val-split wild memes (see its results file).
-WEIGHT = 8.0
+# Inlier weight against log-probability; fitted by experiments/vision/standins.py
+# on the full run's val-split wild memes (see its results file).
+WEIGHT = 0.1
 
 
 def trim_borders(array, std=TRIM_STD):
@@ -40,63 +46,13 @@ def trim_borders(array, std=TRIM_STD):
     return array[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _as_array(picture, width, height):
-    image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
-    resized = image.convert("RGB").resize(
-        (max(1, width), max(1, height)), Image.Resampling.BILINEAR
-    )
-    return np.asarray(resized, np.float32)
-
-
-def prepare(picture):
-    """The meme as float32 [h, w, 3], borders trimmed, longer side ``SIDE``."""
-    array = trim_borders(np.asarray(picture.convert("RGB"), np.float32))
-    h, w = array.shape[:2]
-    scale = SIDE / max(h, w)
-    return _as_array(array.astype(np.uint8), round(w * scale), round(h * scale))
-
-
-def _window_sum(a, h, w):
-    c = np.pad(a, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    return c[h:, w:] - c[:-h, w:] - c[h:, :-w] + c[:-h, :-w]
-
-
-def best_ncc(query, template):
-    """The best NCC of ``template`` slid over ``query`` (both [h, w, 3] float),
-    over ``SCALES``; a template taller or wider than the query is centre-cropped
-    to it. 1 is a perfect match, around 0 no relation."""
-    qh, qw = query.shape[:2]
-    squares = (query**2).sum(axis=2)
-    best = -1.0
-    for scale in SCALES:
-        tw = max(4, round(qw * scale))
-        th = max(4, round(template.shape[0] * tw / template.shape[1]))
-        kernel = _as_array(template.astype(np.uint8), tw, th)
-        top, left = max(0, (th - qh) // 2), max(0, (tw - qw) // 2)
-        kernel = kernel[top : top + qh, left : left + qw]
-        h, w = kernel.shape[:2]
-        kernel = kernel - kernel.mean(axis=(0, 1))
-        norm = np.sqrt((kernel**2).sum())
-        if norm < 1e-3:
-            continue
-        corr = sum(
-            fftconvolve(query[..., c], kernel[::-1, ::-1, c], mode="valid")
-            for c in range(3)
-        )
-        sums = [_window_sum(query[..., c], h, w) for c in range(3)]
-        var = _window_sum(squares, h, w) - sum(s**2 for s in sums) / (h * w)
-        ncc = corr / (norm * np.sqrt(np.maximum(var, 1e-3)))
-        best = max(best, float(ncc.max()))
-    return best
-
-
 class SecondLook:
-    """Re-ranks a classifier's top candidates by matching template pictures.
+    """Re-ranks a classifier's top candidates by finding their pictures.
 
     Args:
-        picture_of: a function from a catalogue template to its RGB PIL
-            picture (``Run.template_image``).
-        weight: NCC weight against the log-probability.
+        picture_of: a function from a catalogue template to its PIL picture
+            (e.g. ``dank.core.images.template_picture`` of the run's data build).
+        weight: inlier weight against the log-probability.
         top_k: candidates looked at again.
     """
 
@@ -108,20 +64,24 @@ class SecondLook:
 
     def _template(self, template):
         if template.label not in self._templates:
-            picture = self.picture_of(template).copy()
-            picture.thumbnail((2 * SIDE, 2 * SIDE))
-            self._templates[template.label] = np.asarray(
-                picture.convert("RGB"), np.float32
-            )
+            try:
+                picture = self.picture_of(template)
+            except DankError as e:  # A lost picture: that candidate scores 0.
+                log.warning("second look: no picture of %s: %s", template.id, e)
+                picture = np.zeros((1, 1, 3), np.uint8)
+            self._templates[template.label] = keypoints.features(picture)
         return self._templates[template.label]
 
     def scores(self, picture, labels, catalogue):
-        """NCC of ``picture`` (PIL or uint8 array) against each of ``labels``."""
-        if not isinstance(picture, Image.Image):
-            picture = Image.fromarray(np.asarray(picture, np.uint8))
-        query = prepare(picture)
+        """Inliers of each of ``labels``' pictures found in ``picture`` (PIL or
+        uint8 [H, W, 3] array)."""
+        query = keypoints.features(picture)
         return np.array(
-            [best_ncc(query, self._template(catalogue[int(i)])) for i in labels]
+            [
+                keypoints.match(query, self._template(catalogue[int(i)])).inliers
+                for i in labels
+            ],
+            dtype=np.float64,
         )
 
     def order(self, picture, probs, catalogue, weight=None):
@@ -130,8 +90,36 @@ class SecondLook:
         ranked = np.argsort(-probs, kind="stable")
         top = ranked[: self.top_k]
         weight = self.weight if weight is None else weight
-        ncc = self.scores(picture, top, catalogue)
-        combined = np.log(np.maximum(probs[top], 1e-12)) + weight * ncc
+        inliers = self.scores(picture, top, catalogue)
+        combined = np.log(np.maximum(probs[top], 1e-12)) + weight * inliers
         return np.concatenate(
             [top[np.argsort(-combined, kind="stable")], ranked[self.top_k :]]
         )
+
+    def reordered(self, picture, probs, catalogue):
+        """``probs`` with its top ``top_k`` values handed out in the second
+        look's order: its argmax is the second look's choice, and a mix of the
+        top templates (``--mix-top-k``) still mixes by the classifier's
+        confidence."""
+        top = self.order(picture, probs, catalogue)[: self.top_k]
+        out = np.array(probs, copy=True)
+        out[top] = np.sort(probs[top])[::-1]
+        return out
+
+
+def for_build(data_dir):
+    """A ``SecondLook`` at the template pictures of the data build
+    ``data_dir`` (``Run.data_dir``), or ``None`` with a warning when the build
+    is gone: the classifier's ranking then stands alone."""
+    from dank.core.images import open_image
+    from dank.core.run import TEMPLATES_DIR, template_image_path
+
+    if data_dir is None or not (Path(data_dir) / TEMPLATES_DIR).is_dir():
+        log.warning(
+            "no second look: the run's data build %s, whose template pictures "
+            "it compares, is gone; rebuild it with `make data` (or pass "
+            "--no-second-look)",
+            data_dir,
+        )
+        return None
+    return SecondLook(lambda t: open_image(template_image_path(data_dir, t)))
