@@ -59,7 +59,7 @@ train-vision: $(RUN)/vision/model.keras  ## Train only the template classifier.
 
 train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 
-# The full catalogue: every merged template of $(FULL_SOURCE) (3,052), preset
+# The full catalogue: every merged template of $(FULL_SOURCE) (2,980), preset
 # `full` for both models. Vision: 64 px, warm-started from the starter model's
 # backbone with an imprinted head, 2,900 steps: about 20-34 min on 2 cores
 # (by the day). Captions: the paper's model size (LSTM 512, embedding 300) on

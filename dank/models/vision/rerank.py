@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 TOP_K = 30  # Candidates looked at again.
 TRIM_STD = 6.0  # Edge rows/columns flatter than this (pixel std) are a border.
 # Inlier weight against log-probability; fitted by experiments/vision/standins.py
-# on the full run's val-split wild memes (see its results file).
-WEIGHT = 0.1
+# on the full run's val-split wild memes (vision-full-keypoints-2026-12-05.json).
+WEIGHT = 0.2
 
 
 def trim_borders(array, std=TRIM_STD):
