@@ -57,7 +57,7 @@ class Match:
 
 
 def _cv2():
-    import cv2  # Imported on first use: a data build without merges needs none.
+    import cv2  # Imported on first use: it loads OpenCV's native libraries.
 
     return cv2
 
@@ -66,7 +66,10 @@ def gray(picture, side=SIDE):
     """``picture`` (PIL image or uint8 [H, W, 3 or 1] array) as a uint8
     grayscale array whose longer side is at most ``side``."""
     if not isinstance(picture, Image.Image):
-        picture = Image.fromarray(np.asarray(picture, np.uint8).squeeze())
+        pixels = np.asarray(picture, np.uint8)
+        if pixels.ndim == 3 and pixels.shape[2] == 1:
+            pixels = pixels[..., 0]
+        picture = Image.fromarray(pixels)
     picture = picture.convert("L")
     if max(picture.size) > side:
         picture = picture.copy()
