@@ -83,4 +83,5 @@ def test_classify_cli_looks_twice_by_default(tiny_run, tiny_data, capsys, monkey
         assert main(["classify", str(path), "--run", str(tiny_run), *flags]) == 0
         line = json.loads(capsys.readouterr().out)
         assert len(line["templates"]) == 5 and isinstance(line["known"], bool)
+        assert len({t["id"] for t in line["templates"]}) == 5
         assert len(looked) == times  # Looked at by default, not with the flag.
