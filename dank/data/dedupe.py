@@ -577,9 +577,10 @@ def check_keypoints(a, b, hint, thresholds=Thresholds()):
     return evidence, _why_not(evidence, bars)
 
 
-def _keypoint_candidates(fingerprints, name_keys, misses, min_view):
+def _keypoint_candidates(name_keys, misses, close):
     """Stage 3's candidate pairs (i < j): stages 1 and 2's rejected pairs, the
-    pairs whose names match and the pairs whose views correlate ``min_view``."""
+    pairs whose names match and ``close`` (views correlating
+    ``Thresholds.keypoint_candidate``)."""
     pairs = {(m["i"], m["j"]) for m in misses}
     by_name = collections.defaultdict(list)
     for i, keys in enumerate(name_keys):
@@ -587,7 +588,7 @@ def _keypoint_candidates(fingerprints, name_keys, misses, min_view):
             by_name[key].append(i)
     for members in by_name.values():
         pairs |= {(i, j) for k, i in enumerate(members) for j in members[k + 1 :]}
-    pairs |= set(view_pairs(fingerprints, min_view))
+    pairs |= set(close)
     return sorted((min(p), max(p)) for p in pairs)
 
 
@@ -638,7 +639,9 @@ def find_groups(fingerprints, name_keys, thresholds=Thresholds()):
         hint = bool(name_keys[i] & name_keys[j])
         if max(d1, d2) <= (t.hint_hash_bits if hint else t.hash_bits):
             judge(i, j, EXACT, check_exact, {"phash_bits": d1, "dhash_bits": d2})
-    candidates = view_pairs(fingerprints, t.crop_candidate)
+    # One all-pairs view search at the lower of the two candidate bars.
+    viewed = view_pairs(fingerprints, min(t.crop_candidate, t.keypoint_candidate))
+    candidates = {p: v for p, v in viewed.items() if v >= t.crop_candidate}
     starts = coarse_alignments(
         fingerprints, [p for p in candidates if root(p[0]) != root(p[1])]
     )
@@ -649,9 +652,8 @@ def find_groups(fingerprints, name_keys, thresholds=Thresholds()):
             )
             judge(i, j, CROPPED, check, {"view_correlation": round(view, 4)})
     earlier = list(misses)
-    for i, j in _keypoint_candidates(
-        fingerprints, name_keys, earlier, t.keypoint_candidate
-    ):
+    close = [p for p, v in viewed.items() if v >= t.keypoint_candidate]
+    for i, j in _keypoint_candidates(name_keys, earlier, close):
         if root(i) != root(j):
             judge(i, j, KEYPOINTS, check_keypoints, {})
     groups = {}

@@ -29,6 +29,7 @@ from dank.core.errors import DankError
 log = logging.getLogger(__name__)
 
 TOP_K = 30  # Candidates looked at again.
+CACHE = 512  # Template features kept (about 0.25 MB each), oldest dropped first.
 TRIM_STD = 6.0  # Edge rows/columns flatter than this (pixel std) are a border.
 # Inlier weight against log-probability; fitted by experiments/vision/standins.py
 # on the full run's val-split wild memes (vision-full-keypoints-2026-12-05.json).
@@ -69,6 +70,8 @@ class SecondLook:
             except DankError as e:  # A lost picture: that candidate scores 0.
                 log.warning("second look: no picture of %s: %s", template.id, e)
                 picture = np.zeros((1, 1, 3), np.uint8)
+            if len(self._templates) >= CACHE:  # Bounded for a long-lived serve.
+                self._templates.pop(next(iter(self._templates)))
             self._templates[template.label] = keypoints.features(picture)
         return self._templates[template.label]
 
