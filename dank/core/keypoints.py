@@ -22,6 +22,9 @@ MAX_FEATURES = 500  # Strongest SIFT keypoints kept per picture.
 RATIO = 0.75  # Lowe's ratio test: best match distance / second best.
 REPROJECTION = 3.0  # RANSAC inlier distance at SIDE, pixels.
 MIN_MATCHES = 4  # Fewer ratio-tested matches than this: no transform is tried.
+AGREE_SIDE = 64  # Longer side of the picture whose colours ``agreement`` compares.
+AGREE_TOLERANCE = 15.0  # Mean absolute RGB difference (0-255) that still agrees.
+SCALES = (0.2, 5.0)  # Transforms scaling beyond these are RANSAC's accidents.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Features:
     """SIFT keypoints of one picture, at most ``SIDE`` pixels on its longer side."""
 
     points: np.ndarray  # float32 [n, 2]: x, y in the shrunk picture.
-    descriptors: np.ndarray  # float32 [n, 128].
+    descriptors: np.ndarray  # uint8 [n, 128]: SIFT's are whole numbers 0-255.
     size: tuple  # (width, height) of the shrunk picture.
 
 
@@ -62,19 +65,26 @@ def _cv2():
     return cv2
 
 
-def gray(picture, side=SIDE):
-    """``picture`` (PIL image or uint8 [H, W, 3 or 1] array) as a uint8
-    grayscale array whose longer side is at most ``side``."""
+def shrunk(picture, side=SIDE, mode="L"):
+    """``picture`` (PIL image or uint8 [H, W, 3 or 1] array) as a uint8 array
+    in ``mode`` ("L": grayscale [H, W]; "RGB": [H, W, 3]) whose longer side is
+    at most ``side``."""
     if not isinstance(picture, Image.Image):
         pixels = np.asarray(picture, np.uint8)
         if pixels.ndim == 3 and pixels.shape[2] == 1:
             pixels = pixels[..., 0]
         picture = Image.fromarray(pixels)
-    picture = picture.convert("L")
+    picture = picture.convert(mode)
     if max(picture.size) > side:
         picture = picture.copy()
         picture.thumbnail((side, side), Image.Resampling.BOX)
     return np.asarray(picture)
+
+
+def gray(picture, side=SIDE):
+    """``picture`` as a uint8 grayscale array whose longer side is at most
+    ``side`` (see ``shrunk``)."""
+    return shrunk(picture, side)
 
 
 def features(picture, side=SIDE):
@@ -85,6 +95,8 @@ def features(picture, side=SIDE):
     if descriptors is None:
         descriptors = np.zeros((0, 128), np.float32)
     points = np.float32([k.pt for k in keypoints]).reshape(-1, 2)
+    # A quarter of float32's memory: the second look keeps every template's.
+    descriptors = np.clip(np.rint(descriptors), 0, 255).astype(np.uint8)
     return Features(points, descriptors, (pixels.shape[1], pixels.shape[0]))
 
 
@@ -92,7 +104,11 @@ def match(a, b):
     """The ``Match`` of ``Features`` ``a`` in ``Features`` ``b``."""
     if len(a.descriptors) < 2 or len(b.descriptors) < 2:
         return Match(0, 0, None)
-    pairs = _cv2().BFMatcher().knnMatch(a.descriptors, b.descriptors, k=2)
+    pairs = (
+        _cv2()
+        .BFMatcher()
+        .knnMatch(np.float32(a.descriptors), np.float32(b.descriptors), k=2)
+    )
     good = [
         p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance
     ]
@@ -141,3 +157,33 @@ def aligned(a, b, a_features, b_features, found):
         return None, None, cover_a, cover_b
     box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     return warped[box], b[box], cover_a, cover_b
+
+
+def agreement(a, b, a_features, b_features, found, tolerance=AGREE_TOLERANCE):
+    """How much of picture ``a``, laid over picture ``b`` by ``found`` (the
+    ``Match`` of ``a_features`` in ``b_features``), has ``b``'s colours there.
+
+    Geometry alone is fooled by look-alikes: advice animals share one colour
+    wheel whose rays match under the same transform, whatever the colours and
+    whoever sits in the middle. Colours are compared where the two overlap,
+    at ``b``'s size (``b``: uint8 RGB [H, W, 3], e.g. ``shrunk(picture,
+    AGREE_SIDE, "RGB")``); ``a`` (RGB, any size) is first shrunk to the scale
+    it has there, so a sharp meme meets a small template alike.
+
+    Returns:
+        The share of the overlap whose mean absolute RGB difference is under
+        ``tolerance`` (0 without a plausible transform or overlap): a caption
+        box over the picture lowers it for every candidate alike; another
+        picture on the same background lowers it for that one only.
+    """
+    if found.transform is None or not SCALES[0] <= found.scale <= SCALES[1]:
+        return 0.0
+    size = found.scale * b.shape[1] / b_features.size[0]  # b pixels per a-feature px.
+    width = max(1, round(a_features.size[0] * size))
+    height = max(1, round(a.shape[0] * width / a.shape[1]))
+    small = np.asarray(Image.fromarray(a).resize((width, height), Image.Resampling.BOX))
+    a_part, b_part, _, _ = aligned(small, b, a_features, b_features, found)
+    if a_part is None:
+        return 0.0
+    diff = np.abs(a_part.astype(np.float32) - b_part.astype(np.float32)).mean(axis=2)
+    return float((diff < tolerance).mean())

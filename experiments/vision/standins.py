@@ -53,7 +53,9 @@ from dank.models.vision.predict import classify_files, load_array, multi_view
 from experiments.baselines import phash
 from tools import render_eval_memes
 
-WEIGHTS = (0.0, 0.025, 0.05, 0.1, 0.2, 0.4)  # Inlier weights tried on the val set.
+# Second-look weights tried on the val set: inliers x agreement, agreement.
+WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+AGREES = (0.0, 2.0, 5.0, 10.0)
 SYNTHETIC_UNKNOWN = 40  # Photo-like pictures per unknown set.
 BATCH = 32
 RATE_IMAGES = 512  # Wild memes timed for images/s (the first ones).
@@ -133,8 +135,8 @@ def _hits(run, order, ids):
 def score_set(run, second_look, folder):
     """Classifies a rendered set; returns its rows, probabilities (of the
     whole pictures and over the test-time views) and the second look's
-    inliers of each image's top candidates by the views (what ``dank
-    classify`` re-ranks)."""
+    evidence (``SecondLook.scores``) for each image's top candidates by the
+    views (what ``dank classify`` re-ranks)."""
     rows = read_labels(folder / "labels.csv")
     probs, arrays = probabilities(
         run.classifier, [folder / "images" / r[0] for r in rows]
@@ -145,7 +147,7 @@ def score_set(run, second_look, folder):
             for i in range(0, len(arrays), BATCH)
         ]
     )
-    inliers = np.stack(
+    evidence = np.stack(
         [
             second_look.scores(
                 a, np.argsort(-p, kind="stable")[: rerank.TOP_K], run.catalogue
@@ -153,26 +155,24 @@ def score_set(run, second_look, folder):
             for a, p in zip(arrays, viewed)
         ]
     )
-    return {"rows": rows, "probs": probs, "views": viewed, "inliers": inliers}
+    return {"rows": rows, "probs": probs, "views": viewed, "evidence": evidence}
 
 
-def accuracy(run, scored, weight, effects=None, key="probs"):
+def accuracy(run, scored, weights=None, effects=None, key="probs"):
     """Top-1/top-5 of the whole pictures (``key="probs"``) or of the test-time
     views (``key="views"``), the latter re-ranked by the second look at
-    ``weight`` (0: not at all); with
-    ``effects`` (file -> the wild effects it got) also top-1 per effect and
-    over the ``LIGHT`` and the other ("heavy") memes."""
+    ``weights`` (``(weight, agree)`` of ``rerank.combine``; None: not
+    at all); with ``effects`` (file -> the wild effects it got) also top-1
+    per effect and over the ``LIGHT`` and the other ("heavy") memes."""
     top1 = top5 = 0
     per_effect, per_group = {}, {}
-    for (file, ids, _), p, inliers in zip(
-        scored["rows"], scored[key], scored["inliers"]
+    for (file, ids, _), p, evidence in zip(
+        scored["rows"], scored[key], scored["evidence"]
     ):
-        ranked = np.argsort(-p, kind="stable")
-        top = ranked[: rerank.TOP_K]
-        combined = np.log(np.maximum(p[top], 1e-12)) + weight * inliers
-        order = np.concatenate(
-            [top[np.argsort(-combined, kind="stable")], ranked[rerank.TOP_K :]]
-        )
+        if weights is None:
+            order = np.argsort(-p, kind="stable")
+        else:
+            order = rerank.ranking(p, evidence, *weights)
         h1, h5 = _hits(run, order, ids)
         top1 += h1
         top5 += h5
@@ -241,18 +241,18 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
     second_look = rerank.SecondLook(lambda t: open_image(template_image_path(data, t)))
     # val-wild fits the second look's weight and calibrates the threshold.
     scored = {name: score_set(run, second_look, work / name) for name in sets}
-    fit = {
-        w: accuracy(run, scored["val-wild"], w, key="views")["top1"] for w in WEIGHTS
-    }
-    weight = max(WEIGHTS, key=lambda w: (fit[w], -w))
-    second_look.weight = weight
+    grid = [(w, a) for w in WEIGHTS for a in AGREES]
+    val = scored["val-wild"]
+    fit = {wa: accuracy(run, val, wa, key="views")["top1"] for wa in grid}
+    weights = max(grid, key=lambda wa: (fit[wa], -wa[0], -wa[1]))
+    second_look.weight, second_look.agree = weights
     effects = {"clean": None, "wild": read_effects(work / "wild")}
     standins = {
         name: {
-            "classifier": accuracy(run, scored[name], 0.0, effects[name]),
-            "views": accuracy(run, scored[name], 0.0, effects[name], key="views"),
+            "classifier": accuracy(run, scored[name], None, effects[name]),
+            "views": accuracy(run, scored[name], None, effects[name], key="views"),
             "second_look": accuracy(
-                run, scored[name], weight, effects[name], key="views"
+                run, scored[name], weights, effects[name], key="views"
             ),
         }
         for name in ("clean", "wild")
@@ -294,8 +294,12 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
             "top_k": rerank.TOP_K,
             "side": keypoints.SIDE,
             "max_features": keypoints.MAX_FEATURES,
-            "weight": weight,
-            "val_top1_by_weight": {str(w): fit[w] for w in WEIGHTS},
+            "agree_side": keypoints.AGREE_SIDE,
+            "agree_tolerance": keypoints.AGREE_TOLERANCE,
+            "score": "log p + weight * inliers * agreement + agree * agreement",
+            "weight": weights[0],
+            "agree": weights[1],
+            "val_top1_by_weight_agree": {f"{w} {a}": fit[w, a] for w, a in grid},
             "images_per_s": plain,
             "images_per_s_second_look": looked,
             "slowdown": plain / looked,
@@ -418,8 +422,9 @@ def table(results):
             f"{results['views']['images_per_s']:.1f} with the views "
             f"({results['views']['slowdown']:.2f}x slower), "
             f"{look['images_per_s_second_look']:.1f} with the views and the "
-            f"second look ({look['slowdown']:.2f}x slower; weight "
-            f"{look['weight']}, fitted on val-split wild memes).",
+            f"second look ({look['slowdown']:.2f}x slower; weights "
+            f"{look['weight']} and {look['agree']}, fitted on val-split wild "
+            "memes).",
             "",
             "Unknown pictures, threshold chosen on set A and reported on set B: "
             f"{fit['threshold']:.3f} falsely rejects {_pct(fit['false_reject'])} of "

@@ -47,3 +47,27 @@ def test_aligned_cuts_out_the_overlap(busy_photo):
     assert abs(part_a.shape[0] - 180) <= 3 and abs(part_a.shape[1] - 240) <= 3
     assert cover_a > 0.95 and abs(cover_b - (240 * 180) / (300 * 240)) < 0.03
     assert np.abs(part_a.astype(int) - part_b.astype(int)).mean() < 12
+
+
+def test_agreement_is_the_share_of_the_overlap_in_the_same_colours(busy_photo):
+    photo = busy_photo(3)
+    small = keypoints.shrunk(photo, keypoints.AGREE_SIDE, "RGB")
+    assert max(small.shape[:2]) == keypoints.AGREE_SIDE and small.shape[2] == 3
+    features = keypoints.features(photo)
+    meme = np.asarray(photo.resize((480, 360)))  # A bigger, sharper copy.
+    half = meme.copy()
+    half[:, 240:] = 255  # Its right half painted over.
+    shares = []
+    for pixels in (meme, half):
+        found = keypoints.match(keypoints.features(pixels), features)
+        shares.append(
+            keypoints.agreement(
+                pixels, small, keypoints.features(pixels), features, found
+            )
+        )
+    assert shares[0] > 0.85 and 0.3 < shares[1] < 0.6
+    # No transform, or an implausible one: nothing agrees.
+    nothing = keypoints.Match(0, 0, None)
+    assert keypoints.agreement(meme, small, features, features, nothing) == 0.0
+    tiny = keypoints.Match(30, 30, np.array([[0.01, 0, 0], [0, 0.01, 0]]))
+    assert keypoints.agreement(meme, small, features, features, tiny) == 0.0

@@ -4,7 +4,7 @@ import json
 import logging
 
 import numpy as np
-from PIL import ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from dank.apps.cli import main
 from dank.core.errors import DankError
@@ -34,17 +34,48 @@ def test_second_look_finds_the_picture_and_reorders_only_the_top_k(busy_photo):
     catalogue = [_Template(i) for i in range(7)]
     look = rerank.SecondLook(lambda t: pictures[t.label], top_k=3)
     meme = _meme(pictures[1])
-    inliers = look.scores(meme, [0, 1, 2], catalogue)
+    evidence = look.scores(meme, [0, 1, 2], catalogue)
+    inliers, agreement = evidence[:, 0], evidence[:, 1]
     assert inliers[1] >= 30 and inliers[1] > 3 * max(inliers[0], inliers[2])
+    # The caption box hides about a fifth of the picture; the rest agrees.
+    assert 0.4 <= agreement[1] <= 0.95 and max(agreement[0], agreement[2]) < 0.2
     probs = np.array([0.4, 0.35, 0.1, 0.05, 0.04, 0.03, 0.03])
     order = look.order(meme, probs, catalogue)
     assert order[0] == 1 and sorted(order[:3]) == [0, 1, 2]
     assert list(order[3:]) == [3, 4, 5, 6]
-    assert list(look.order(meme, probs, catalogue, weight=0.0)) == list(range(7))
+    blind = rerank.SecondLook(look.picture_of, weight=0.0, agree=0.0, top_k=3)
+    assert list(blind.order(meme, probs, catalogue)) == list(range(7))
     # Reordered: the same values, the second look's choice on top.
     mixed = look.reordered(np.asarray(meme), probs, catalogue)
     assert mixed.argmax() == 1 and sorted(mixed) == sorted(probs)
     np.testing.assert_array_equal(mixed[3:], probs[3:])
+
+
+def test_a_recoloured_look_alike_matches_in_shape_but_not_in_colour(busy_photo):
+    # Advice animals share one colour wheel: the same shapes in other colours
+    # match by keypoints, and only the colours tell the two templates apart.
+    picture = busy_photo(4)
+    recoloured = Image.fromarray(np.asarray(picture)[..., ::-1])  # RGB -> BGR.
+    catalogue = [_Template(0), _Template(1)]
+    look = rerank.SecondLook(lambda t: (recoloured, picture)[t.label], top_k=2)
+    (inl_other, agree_other), (inl_right, agree_right) = look.scores(
+        _meme(picture), [0, 1], catalogue
+    )
+    assert inl_other >= 20 and inl_right >= 20  # Geometry cannot tell them apart.
+    assert agree_right > 0.4 and agree_other < agree_right / 3
+    # The look-alike comes first by probability; the colours put it second.
+    probs = np.array([0.6, 0.4])
+    assert list(look.order(_meme(picture), probs, catalogue)) == [1, 0]
+
+
+def test_combine_weighs_inliers_by_their_agreement():
+    probs = np.array([0.5, 0.5, 0.5])
+    evidence = np.array([[60.0, 0.0], [20.0, 0.8], [0.0, 0.0]])
+    score = rerank.combine(probs, evidence, weight=0.2, agree=5.0)
+    assert score[1] > score[0] == score[2]  # Inliers that disagree count nothing.
+    # The evidence is for the top 3 by probability (labels 1, 2, 3); 0 stays last.
+    ranking = rerank.ranking(np.array([0.1, 0.5, 0.2, 0.2]), evidence)
+    assert list(ranking) == [2, 1, 3, 0]
 
 
 def test_a_lost_template_picture_scores_nothing(busy_photo, caplog):
@@ -55,10 +86,10 @@ def test_a_lost_template_picture_scores_nothing(busy_photo, caplog):
 
     look = rerank.SecondLook(picture_of, top_k=2)
     with caplog.at_level(logging.WARNING):
-        inliers = look.scores(
+        evidence = look.scores(
             _meme(busy_photo(1)), [0, 1], [_Template(0), _Template(1)]
         )
-    assert inliers[0] == 0 and inliers[1] >= 30
+    assert list(evidence[0]) == [0, 0] and evidence[1, 0] >= 30
     assert "no picture of t0" in caplog.text
 
 
@@ -73,9 +104,9 @@ def test_classify_cli_looks_twice_by_default(tiny_run, tiny_data, capsys, monkey
     looked = []
     order = rerank.SecondLook.order
 
-    def spy(self, picture, probs, catalogue, weight=None):
+    def spy(self, picture, probs, catalogue):
         looked.append(len(probs))
-        return order(self, picture, probs, catalogue, weight)
+        return order(self, picture, probs, catalogue)
 
     monkeypatch.setattr(rerank.SecondLook, "order", spy)
     path = sorted((tiny_data / "templates").iterdir())[0]
@@ -85,3 +116,22 @@ def test_classify_cli_looks_twice_by_default(tiny_run, tiny_data, capsys, monkey
         assert len(line["templates"]) == 5 and isinstance(line["known"], bool)
         assert len({t["id"] for t in line["templates"]}) == 5
         assert len(looked) == times  # Looked at by default, not with the flag.
+
+
+def test_template_features_are_kept_up_to_the_cache_bound(busy_photo, monkeypatch):
+    monkeypatch.setattr(rerank, "CACHE", 2)
+    seen = []
+
+    def picture_of(template):
+        seen.append(template.label)
+        return busy_photo(template.label)
+
+    look = rerank.SecondLook(picture_of, top_k=3)
+    catalogue = [_Template(i) for i in range(3)]
+    meme = _meme(busy_photo(1))
+    look.scores(meme, [0, 1], catalogue)
+    look.scores(meme, [0, 1], catalogue)  # Both kept: no new decoding.
+    assert seen == [0, 1]
+    look.scores(meme, [2], catalogue)  # A third one drops the oldest.
+    assert sorted(look._templates) == [1, 2]
+    assert look._templates[1][0].descriptors.dtype == np.uint8

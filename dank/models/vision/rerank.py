@@ -29,11 +29,16 @@ from dank.core.errors import DankError
 log = logging.getLogger(__name__)
 
 TOP_K = 30  # Candidates looked at again.
-CACHE = 512  # Template features kept (about 0.25 MB each), oldest dropped first.
+# Templates whose features are kept (about 80 kB each), oldest dropped first:
+# more than the full catalogue's 2,980, whose top 30s soon visit them all (a
+# cache of 512 was re-filled for every meme: 4.9 images/s instead of 23).
+CACHE = 4096
 TRIM_STD = 6.0  # Edge rows/columns flatter than this (pixel std) are a border.
-# Inlier weight against log-probability; fitted by experiments/vision/standins.py
-# on the full run's val-split wild memes (vision-full-keypoints-2026-12-05.json).
-WEIGHT = 0.2
+# Weights of inliers x agreement and of agreement against log-probability;
+# fitted by experiments/vision/standins.py on the full run's val-split wild
+# memes (vision-full-agreement-2026-12-05.json).
+WEIGHT = 0.3
+AGREE = 5.0
 
 
 def trim_borders(array, std=TRIM_STD):
@@ -47,19 +52,40 @@ def trim_borders(array, std=TRIM_STD):
     return array[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
+def combine(probs, evidence, weight=WEIGHT, agree=AGREE):
+    """The second look's score of candidates with probabilities ``probs``
+    [..., K] and evidence [..., K, 2] (``SecondLook.scores``: inliers and their
+    colour agreement); higher is better."""
+    inliers, agreement = evidence[..., 0], evidence[..., 1]
+    return np.log(np.maximum(probs, 1e-12)) + (weight * inliers + agree) * agreement
+
+
+def ranking(probs, evidence, weight=WEIGHT, agree=AGREE):
+    """All labels of ``probs`` [C], best first: the top ``len(evidence)`` by
+    probability re-ordered by ``combine``, then the rest by probability."""
+    ranked = np.argsort(-probs, kind="stable")
+    top = ranked[: len(evidence)]
+    combined = combine(probs[top], evidence, weight, agree)
+    return np.concatenate(
+        [top[np.argsort(-combined, kind="stable")], ranked[len(evidence) :]]
+    )
+
+
 class SecondLook:
     """Re-ranks a classifier's top candidates by finding their pictures.
 
     Args:
         picture_of: a function from a catalogue template to its PIL picture
             (e.g. ``dank.core.images.template_picture`` of the run's data build).
-        weight: inlier weight against the log-probability.
+        weight: weight of inliers x agreement against the log-probability.
+        agree: weight of the agreement against the log-probability.
         top_k: candidates looked at again.
     """
 
-    def __init__(self, picture_of, weight=WEIGHT, top_k=TOP_K):
+    def __init__(self, picture_of, weight=WEIGHT, agree=AGREE, top_k=TOP_K):
         self.picture_of = picture_of
         self.weight = float(weight)
+        self.agree = float(agree)
         self.top_k = int(top_k)
         self._templates = {}
 
@@ -72,32 +98,32 @@ class SecondLook:
                 picture = np.zeros((1, 1, 3), np.uint8)
             if len(self._templates) >= CACHE:  # Bounded for a long-lived serve.
                 self._templates.pop(next(iter(self._templates)))
-            self._templates[template.label] = keypoints.features(picture)
+            self._templates[template.label] = (
+                keypoints.features(picture),
+                keypoints.shrunk(picture, keypoints.AGREE_SIDE, "RGB"),
+            )
         return self._templates[template.label]
 
     def scores(self, picture, labels, catalogue):
-        """Inliers of each of ``labels``' pictures found in ``picture`` (PIL or
-        uint8 [H, W, 3] array)."""
-        query = keypoints.features(picture)
-        return np.array(
-            [
-                keypoints.match(query, self._template(catalogue[int(i)])).inliers
-                for i in labels
-            ],
-            dtype=np.float64,
-        )
+        """Evidence for each of ``labels`` in ``picture`` (PIL or uint8
+        [H, W, 3] array): float64 [len(labels), 2] of its picture's inliers
+        and their colour agreement."""
+        colour = keypoints.shrunk(picture, keypoints.SIDE, "RGB")
+        query = keypoints.features(colour)
+        out = np.zeros((len(labels), 2))
+        for row, label in enumerate(labels):
+            features, small = self._template(catalogue[int(label)])
+            found = keypoints.match(query, features)
+            out[row, 0] = found.inliers
+            out[row, 1] = keypoints.agreement(colour, small, query, features, found)
+        return out
 
-    def order(self, picture, probs, catalogue, weight=None):
+    def order(self, picture, probs, catalogue):
         """All labels, best first: the top ``top_k`` of ``probs`` re-ordered by
         the second look, then the rest by probability."""
-        ranked = np.argsort(-probs, kind="stable")
-        top = ranked[: self.top_k]
-        weight = self.weight if weight is None else weight
-        inliers = self.scores(picture, top, catalogue)
-        combined = np.log(np.maximum(probs[top], 1e-12)) + weight * inliers
-        return np.concatenate(
-            [top[np.argsort(-combined, kind="stable")], ranked[self.top_k :]]
-        )
+        top = np.argsort(-probs, kind="stable")[: self.top_k]
+        evidence = self.scores(picture, top, catalogue)
+        return ranking(probs, evidence, self.weight, self.agree)
 
     def reordered(self, picture, probs, catalogue):
         """``probs`` with its top ``top_k`` values handed out in the second
