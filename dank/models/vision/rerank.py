@@ -29,7 +29,7 @@ from dank.core.errors import DankError
 log = logging.getLogger(__name__)
 
 TOP_K = 30  # Candidates looked at again.
-# Templates whose features are kept (about 80 kB each), oldest dropped first:
+# Templates whose features are kept (about 40 kB each), oldest dropped first:
 # more than the full catalogue's 2,980, whose top 30s soon visit them all (a
 # cache of 512 was re-filled for every meme: 4.9 images/s instead of 23).
 CACHE = 4096
