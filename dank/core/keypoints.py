@@ -81,15 +81,10 @@ def shrunk(picture, side=SIDE, mode="L"):
     return np.asarray(picture)
 
 
-def gray(picture, side=SIDE):
-    """``picture`` as a uint8 grayscale array whose longer side is at most
-    ``side`` (see ``shrunk``)."""
-    return shrunk(picture, side)
-
-
 def features(picture, side=SIDE):
-    """The ``Features`` of ``picture`` (see ``gray``)."""
-    pixels = gray(picture, side)
+    """The ``Features`` of ``picture`` (PIL image or uint8 array), shrunk to
+    grayscale at most ``side`` pixels on its longer side (``shrunk``)."""
+    pixels = shrunk(picture, side)
     sift = _cv2().SIFT_create(nfeatures=MAX_FEATURES)  # Cheap; not shared by threads.
     keypoints, descriptors = sift.detectAndCompute(pixels, None)
     if descriptors is None:
