@@ -101,6 +101,39 @@ def test_training_mirrors_the_configured_share_of_memes(tiny_data, tiny_config):
     np.testing.assert_array_equal(x1, x2)
 
 
+def test_a_stacked_picture_takes_a_fifth_to_a_third_above_or_below():
+    main, other = tf.fill((40, 40, 3), 200.0), tf.zeros((40, 40, 3))
+    sides = set()
+    for i in range(12):
+        out = augment._stack(main, other, tf.constant([i, 1])).numpy()
+        assert out.shape == (40, 40, 3)
+        dark = out.mean(axis=(1, 2)) < 100
+        rows = int(dark.sum())
+        assert 8 <= rows <= 14  # 0.2 to 1/3 of 40 rows, one row of blending.
+        assert dark[0] or dark[-1]  # One band at one end, the rest the main.
+        assert dark[:rows].all() or dark[-rows:].all()
+        sides.add(bool(dark[0]))
+    assert sides == {True, False}
+
+
+def test_training_stacks_the_configured_share_of_memes(tiny_data, tiny_config):
+    """``stack_prob`` stacks another template's picture on training memes;
+    the fixed validation memes never change with it."""
+
+    def batch(**shares):
+        config = tiny_config.replace(**shares)
+        return next(iter(data.train_dataset(tiny_data, config)))[0].numpy()
+
+    plain, stacked = batch(), batch(stack_prob=1.0)
+    assert np.abs(plain - stacked).mean() > 5
+    np.testing.assert_array_equal(plain, batch(stack_prob=0.0))
+    x1, _ = data.validation_arrays(tiny_data, tiny_config)
+    x2, _ = data.validation_arrays(
+        tiny_data, tiny_config.replace(stack_prob=1.0, cover_prob=1.0)
+    )
+    np.testing.assert_array_equal(x1, x2)
+
+
 def test_wild_effects_are_seeded_and_change_the_meme(monkeypatch):
     template = tf.random.uniform((40, 40, 3), 0, 255, seed=1)
     layer = caption_bank([{"top": "hello", "bottom": "world"}], 1, 40, seed=0)[0]
@@ -124,6 +157,13 @@ def test_wild_effects_are_seeded_and_change_the_meme(monkeypatch):
         assert np.abs(changed - plain).mean() > 0.5, name
         np.testing.assert_array_equal(changed, meme())  # Still seeded.
         monkeypatch.setattr(augment, name, 0.0)
+    # A config's shares override the module's.
+    for name in ("cover", "screenshot"):
+        shares = {name: 1.0}
+        changed = augment.meme_augment(
+            template, layer, tf.constant([5, 6]), 32, 0.5, (30, 95), shares=shares
+        ).numpy()
+        assert np.abs(changed - plain).mean() > 0.5, name
 
 
 def test_light_memes_are_the_wild_ones_without_the_wild_effects(monkeypatch):

@@ -32,7 +32,17 @@ def test_unknown_preset_names_choices():
         get_config("huge")
 
 
-@pytest.mark.parametrize("flip_prob", [-0.1, 1.5])
-def test_flip_share_outside_zero_to_one_is_refused(flip_prob):
-    with pytest.raises(DankError, match="flip_prob"):
-        get_config("tiny").replace(flip_prob=flip_prob)
+@pytest.mark.parametrize(
+    "name", ["flip_prob", "cover_prob", "stack_prob", "frame_prob"]
+)
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_a_share_outside_zero_to_one_is_refused(name, share):
+    with pytest.raises(DankError, match=name):
+        get_config("tiny").replace(**{name: share})
+
+
+def test_wild_shares_name_only_what_the_preset_sets():
+    assert get_config("cpu").wild_shares() == {}
+    shares = get_config("full").wild_shares()
+    assert set(shares) == {"cover", "stacked", "screenshot"}
+    assert all(0.0 < share < 1.0 for share in shares.values())

@@ -32,6 +32,8 @@ RESTYLE_PROB = 0.2  # The caption in another font and colour instead.
 COVER_PROB = 0.1  # A caption box over the middle of the picture.
 WATERMARK_PROB = 0.25  # imgflip's mark bottom left, or another site's.
 FRAME_PROB = 0.08  # A social-media screenshot around the picture.
+STACK_PROB = 0.0  # Another template's picture above or below (needs ``other``).
+STACK_SHARE = (0.2, 1 / 3)  # The other picture's share of the stacked height.
 LOW_JPEG_PROB = 0.15  # Re-compressed once more at a low quality.
 LOW_JPEG = (20, 45)  # Its quality range.
 WILD_BANK = 48  # Layers of each kind, drawn once per canvas size.
@@ -131,21 +133,48 @@ def _frame(image, layer, box):
     return composite(tf.reshape(inner, tf.shape(image)), layer)
 
 
+def _stack(image, other, seed):
+    """``other`` squeezed above or below ``image`` on the same square canvas,
+    as ``wild.stack`` draws two-panel memes (the other picture at most half
+    the main one's height) before the classifier squeezes them square."""
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    side = tf.shape(image)[0]
+    share = tf.random.stateless_uniform([], seeds[0], *STACK_SHARE)
+    h = tf.cast(share * tf.cast(side, tf.float32), tf.int32)
+    width = tf.shape(image)[1]
+    main = tf.image.resize(image, tf.stack([side - h, width]), antialias=True)
+    other = tf.image.resize(other, tf.stack([h, width]), antialias=True)
+    out = tf.cond(
+        _coin(seeds[1], 0.5),
+        lambda: tf.concat([other, main], axis=0),
+        lambda: tf.concat([main, other], axis=0),
+    )
+    return tf.reshape(out, tf.shape(image))
+
+
 def _maybe(seed, prob, effect, image):
     return tf.cond(_coin(seed, prob), lambda: effect(image), lambda: image)
 
 
-def _wild(template, layer, seed):
+def _wild(template, layer, seed, other=None, shares=None):
     """Draws the wild effects of one example.
 
     Returns ``(layer, effects, recompress)``: the caption layer (sometimes
     swapped for one in another font and colour), a function applying the
-    covering box, watermark and screenshot frame to the captioned canvas, and
-    one applying the low-quality re-compression after the usual JPEG.
+    covering box, the stacked ``other`` picture, watermark and screenshot
+    frame to the captioned canvas (in ``tools/render_eval_memes.py``'s order),
+    and one applying the low-quality re-compression after the usual JPEG.
+    ``shares`` may set "cover", "stacked" and "screenshot" (else
+    ``COVER_PROB``, ``STACK_PROB``, ``FRAME_PROB``).
     """
+    shares = shares or {}
     banks = wild_banks(int(layer.shape[0]))
     seeds = tf.random.experimental.stateless_split(
         tf.random.experimental.stateless_fold_in(seed, WILD_SEED), 9
+    )
+    # Its own seeds, so that the other effects keep their draws.
+    stack_seeds = tf.random.experimental.stateless_split(
+        tf.random.experimental.stateless_fold_in(seed, WILD_SEED + 1), 2
     )
     layer = tf.cond(
         _coin(seeds[0], RESTYLE_PROB),
@@ -159,9 +188,19 @@ def _wild(template, layer, seed):
     box = tf.gather(tf.constant(banks["frame_boxes"]), pick)
 
     def effects(image):
-        image = _maybe(seeds[2], COVER_PROB, lambda x: composite(x, cover), image)
+        cover_prob = shares.get("cover", COVER_PROB)
+        image = _maybe(seeds[2], cover_prob, lambda x: composite(x, cover), image)
+        if other is not None:
+            stack_prob = shares.get("stacked", STACK_PROB)
+            image = _maybe(
+                stack_seeds[0],
+                stack_prob,
+                lambda x: _stack(x, other, stack_seeds[1]),
+                image,
+            )
         image = _maybe(seeds[4], WATERMARK_PROB, lambda x: composite(x, mark), image)
-        return _maybe(seeds[6], FRAME_PROB, lambda x: _frame(x, frame, box), image)
+        frame_prob = shares.get("screenshot", FRAME_PROB)
+        return _maybe(seeds[6], frame_prob, lambda x: _frame(x, frame, box), image)
 
     low = seeds[8]
 
@@ -180,6 +219,8 @@ def meme_augment(
     jpeg_quality,
     wild=True,
     flip_prob=FLIP_PROB,
+    other=None,
+    shares=None,
 ):
     """Makes one meme-like training image from a template canvas.
 
@@ -194,6 +235,10 @@ def meme_augment(
             covering boxes, watermarks, screenshot frames, low-quality JPEG);
             without them the meme is "light", like an imgflip original.
         flip_prob: share of memes mirrored left to right.
+        other: float32 [C, C, 3], another template's canvas to stack above or
+            below (None: never stacked).
+        shares: {"cover", "stacked", "screenshot": share of memes with that
+            wild effect}, overriding the module's; see ``_wild``.
 
     Returns:
         float32 [S, S, 3] in 0..255.
@@ -201,7 +246,7 @@ def meme_augment(
     seeds = tf.random.experimental.stateless_split(seed, 12)
     wild_effects = recompress = tf.identity
     if wild:
-        layer, wild_effects, recompress = _wild(template, layer, seed)
+        layer, wild_effects, recompress = _wild(template, layer, seed, other, shares)
     image = tf.cond(
         _coin(seeds[0], CAPTION_PROB),
         lambda: composite(template, layer),

@@ -78,13 +78,29 @@ def _templates(data_dir, canvas):
     )
 
 
-def _memes(templates, bank, seed, config, wild=True, flip_prob=augment.FLIP_PROB):
-    """Maps (template, label) with an index onto augmented memes."""
+def _memes(
+    templates,
+    bank,
+    seed,
+    config,
+    wild=True,
+    flip_prob=augment.FLIP_PROB,
+    others=None,
+    shares=None,
+):
+    """Maps (template, label) with an index onto augmented memes; ``others``,
+    a second stream of (template, label), gives the pictures to stack on."""
     canvas = canvas_size(config)
     bank = tf.constant(bank)
     n_layers = bank.shape[0]
+    if others is not None:
+        templates = tf.data.Dataset.zip(templates, others)
 
     def make(index, item):
+        other = None
+        if others is not None:
+            item, (other, _) = item
+            other = tf.cast(other, tf.float32)
         template, label = item
         example_seed = tf.stack([tf.constant(seed, tf.int64), index])
         example_seed = tf.cast(example_seed % (2**31 - 1), tf.int32)
@@ -101,6 +117,8 @@ def _memes(templates, bank, seed, config, wild=True, flip_prob=augment.FLIP_PROB
             config.jpeg_quality,
             wild=wild,
             flip_prob=flip_prob,
+            other=other,
+            shares=shares,
         )
         return image, label
 
@@ -116,9 +134,21 @@ def train_dataset(data_dir, config, seed=None):
     are the training split's one bank whatever the seed."""
     bank = _bank(data_dir, "train", config, config.seed + TRAIN_SEED_OFFSET)
     seed = config.seed + TRAIN_SEED_OFFSET if seed is None else seed
-    templates = _templates(data_dir, canvas_size(config))
-    templates = templates.shuffle(config.shuffle_buffer, seed=seed).repeat()
-    memes = _memes(templates, bank, seed, config, flip_prob=config.flip_prob)
+    pictures = _templates(data_dir, canvas_size(config))
+    templates = pictures.shuffle(config.shuffle_buffer, seed=seed).repeat()
+    others = None
+    if config.stack_prob:
+        # Another shuffle of the same pictures: what gets stacked on.
+        others = pictures.shuffle(config.shuffle_buffer, seed=seed + 1).repeat()
+    memes = _memes(
+        templates,
+        bank,
+        seed,
+        config,
+        flip_prob=config.flip_prob,
+        others=others,
+        shares=config.wild_shares(),
+    )
     memes = memes.batch(config.batch_size, drop_remainder=True)
     return pipeline.without_autotune_thread(memes.prefetch(tf.data.AUTOTUNE))
 
