@@ -66,7 +66,8 @@ train-language: $(RUN)/language/model.keras  ## Train only the caption model.
 # all 280k training captions with an adaptive softmax, about 39 min. With the
 # data build about 64 min in all for 1,900 vision steps, about 75 on the same
 # day for 2,900 (experiments/results/run-make-train-full.json,
-# vision-full-2900-2026-12-05.json, docs/performance.md).
+# vision-full-2900-2026-12-05.json, docs/performance.md); 44.4 min on a fast
+# day (run-make-train-full-7709b47.json).
 FULL_RUN ?= runs/full
 $(FULL_DATA)/.built: | $(STAMP)
 	$(BIN)/dank data build --source $(FULL_SOURCE) --out $(FULL_DATA)

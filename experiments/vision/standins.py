@@ -55,7 +55,7 @@ from tools import render_eval_memes
 
 # Second-look weights tried on the val set: inliers x agreement, agreement.
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
-AGREES = (0.0, 2.0, 5.0, 10.0)
+AGREES = (0.0, 2.0, 5.0, 10.0, 20.0)
 SYNTHETIC_UNKNOWN = 40  # Photo-like pictures per unknown set.
 BATCH = 32
 RATE_IMAGES = 512  # Wild memes timed for images/s (the first ones).
@@ -158,6 +158,16 @@ def score_set(run, second_look, folder):
     return {"rows": rows, "probs": probs, "views": viewed, "evidence": evidence}
 
 
+def first_memes(scored):
+    """``scored`` cut to the first meme of each template (files ``*-0.jpg``):
+    with ``--per-template`` above 1, the set a 1-per-template run scores."""
+    keep = [i for i, row in enumerate(scored["rows"]) if row[0].endswith("-0.jpg")]
+    return {
+        name: [value[i] for i in keep] if name == "rows" else value[keep]
+        for name, value in scored.items()
+    }
+
+
 def accuracy(run, scored, weights=None, effects=None, key="probs"):
     """Top-1/top-5 of the whole pictures (``key="probs"``) or of the test-time
     views (``key="views"``), the latter re-ranked by the second look at
@@ -224,10 +234,16 @@ def images_per_second(run, paths, second_look, views=False):
     return len(paths) / (time.perf_counter() - start)
 
 
-def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160):
+def experiment(
+    run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160, keep=None
+):
+    """Runs it all and writes ``out`` (JSON) and its ``.md`` table. ``keep``:
+    a folder that keeps the rendered sets and each set's scores (``scores.npz``:
+    probabilities, the views' and the second look's evidence), for re-scoring
+    without a new run; None: they go with the temporary folder."""
     run = Run.open(run_dir)
     data = run.data_build(data)
-    work = Path(tempfile.mkdtemp(prefix="standins-"))
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="standins-"))
     sets = {
         "clean": dict(split="test", style="clean", per_template=per_template),
         "wild": dict(split="test", style="wild", per_template=per_template),
@@ -241,6 +257,12 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
     second_look = rerank.SecondLook(lambda t: open_image(template_image_path(data, t)))
     # val-wild fits the second look's weight and calibrates the threshold.
     scored = {name: score_set(run, second_look, work / name) for name in sets}
+    if keep:
+        for name, values in scored.items():
+            np.savez(
+                work / name / "scores.npz",
+                **{k: v for k, v in values.items() if k != "rows"},
+            )
     grid = [(w, a) for w in WEIGHTS for a in AGREES]
     val = scored["val-wild"]
     fit = {wa: accuracy(run, val, wa, key="views")["top1"] for wa in grid}
@@ -260,6 +282,21 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
     baseline = phash_scores(data, {n: work / n for n in ("clean", "wild")})
     for name in ("clean", "wild"):
         standins[name]["phash"] = baseline[name]
+    # What `dank classify` does: rerank's own weights, if the fit chose others.
+    defaults = (rerank.WEIGHT, rerank.AGREE)
+    standins["wild"]["second_look_defaults"] = {
+        "weights": list(defaults),
+        **accuracy(run, scored["wild"], defaults, key="views"),
+    }
+    first = first_memes(scored["wild"])
+    standins["wild"]["first_per_template"] = {
+        "note": "the first meme of each template: the set of a 1-per-template run",
+        "classifier": accuracy(run, first)["top1"],
+        "views": accuracy(run, first, key="views")["top1"],
+        "second_look": accuracy(run, first, weights, key="views")["top1"],
+        "second_look_defaults": accuracy(run, first, defaults, key="views")["top1"],
+        "n": len(first["rows"]),
+    }
     wild_paths = [work / "wild" / "images" / r[0] for r in scored["wild"]["rows"]]
     wild_paths = wild_paths[:RATE_IMAGES]
     images_per_second(run, wild_paths[:BATCH], None)  # Traces the model.
@@ -327,7 +364,8 @@ def experiment(run_dir, data, out, shared, per_template=2, seed=0, n_unknown=160
             "known_rate_wild": float((known_b >= run_threshold).mean()),
         },
     }
-    shutil.rmtree(work, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
     out = Path(out)
     write_text(out, json.dumps(results, indent=2) + "\n")
     write_text(out.with_suffix(".md"), table(results))
@@ -356,6 +394,8 @@ def table(results):
         return f"| {name} | {_pct(clean)} | {_pct(wild)} |"
 
     fit, run = u["calibrated_on_a"], u["run_threshold"]
+    defaults = s["wild"]["second_look_defaults"]
+    first = s["wild"]["first_per_template"]
     return "\n".join(
         [
             f"Run `{results['run']}`: {results['n_templates']} templates at "
@@ -426,6 +466,15 @@ def table(results):
             f"{look['weight']} and {look['agree']}, fitted on val-split wild "
             "memes).",
             "",
+            f"With `rerank`'s own weights {defaults['weights'][0]} and "
+            f"{defaults['weights'][1]} (what `dank classify` uses): wild top-1 "
+            f"{_pct(defaults['top1'])}, top-5 {_pct(defaults['top5'])}. On the "
+            f"first meme of each template ({first['n']}, the set of a "
+            "1-per-template run): classifier "
+            f"{_pct(first['classifier'])}, with the views {_pct(first['views'])}, "
+            f"with the second look {_pct(first['second_look'])} "
+            f"({_pct(first['second_look_defaults'])} with `rerank`'s weights).",
+            "",
             "Unknown pictures, threshold chosen on set A and reported on set B: "
             f"{fit['threshold']:.3f} falsely rejects {_pct(fit['false_reject'])} of "
             f"known wild memes and falsely accepts {_pct(fit['false_accept'])} of "
@@ -445,6 +494,9 @@ def main(argv=None):
     parser.add_argument("--per-template", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--unknown", type=int, default=160, help="other memes")
+    parser.add_argument(
+        "--keep", help="a folder to keep the rendered sets and their scores in"
+    )
     args = parser.parse_args(argv)
     results = experiment(
         args.run,
@@ -454,6 +506,7 @@ def main(argv=None):
         args.per_template,
         args.seed,
         args.unknown,
+        args.keep,
     )
     print(table(results))
     return 0
