@@ -36,7 +36,9 @@ CACHE = 4096
 TRIM_STD = 6.0  # Edge rows/columns flatter than this (pixel std) are a border.
 # Weights of inliers x agreement and of agreement against log-probability;
 # fitted by experiments/vision/standins.py on the full run's val-split wild
-# memes (vision-full-agreement-2026-12-05.json).
+# memes (vision-full-agreement-2026-12-05.json); for the model trained with
+# heavier memes they tie for the best with 0.1 and 10 (97.2% on val,
+# vision-full-heavier-2026-12-05.json).
 WEIGHT = 0.3
 AGREE = 5.0
 
