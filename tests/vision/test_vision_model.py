@@ -59,6 +59,42 @@ def test_model_outputs_and_save_reload_identical(tmp_path):
     )
 
 
+def test_a_mirror_model_answers_a_picture_and_its_mirror_image_alike(tmp_path):
+    """Inference averages the plain model's embeddings of a picture and of its
+    mirror image; a training step sees the picture alone; it saves and loads."""
+    plain = build_model(4, 32, 0.0)
+    mirror = build_model(4, 32, 0.0, mirror=True)
+    mirror.set_weights(plain.get_weights())  # No weights of its own.
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    flipped = x[:, :, ::-1]
+    out = mirror(x, training=False)
+    assert out["logits"].shape == (3, 4) and out["embedding"].shape == (3, 2048)
+    both = (
+        np.asarray(plain(x, training=False)["embedding"])
+        + np.asarray(plain(flipped, training=False)["embedding"])
+    ) / 2
+    np.testing.assert_allclose(out["embedding"], both, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        out["logits"], mirror(flipped, training=False)["logits"], atol=1e-5
+    )
+    assert not np.allclose(
+        plain(x, training=False)["logits"], plain(flipped, training=False)["logits"]
+    )
+    # BatchNorm statistics of one batch: the plain model's, not of a doubled one.
+    trained = {
+        name: np.asarray(model(x, training=True)["logits"])
+        for name, model in (("plain", plain), ("mirror", mirror))
+    }
+    np.testing.assert_allclose(trained["mirror"], trained["plain"], atol=1e-5)
+    mirror.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(
+        np.asarray(loaded(x, training=False)["logits"]),
+        np.asarray(mirror(x, training=False)["logits"]),
+    )
+
+
 def test_loss_falls_on_a_fixed_batch():
     """A few optimizer steps on one batch must lower its loss (training works)."""
     keras.utils.set_random_seed(0)

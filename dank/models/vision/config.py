@@ -57,6 +57,11 @@ class VisionConfig:
     # 97.1% on average over three `cpu` runs against 97.3% over eight:
     # experiments/results/vision-flip.json), so the presets keep 0.15.
     flip_prob: float = 0.15
+    # Inference averages each picture's and its mirror image's embeddings
+    # (model.MirrorPair/MirrorMean; twice the inference cost, none in
+    # training). Half of the `cpu` preset's light validation misses were
+    # mirrored memes (experiments/results/vision-mirror-2026-12-05.json).
+    mirror: bool = False
     # Shares of training memes with the heavier effects of the wild (None:
     # augment's COVER_PROB 0.1, FRAME_PROB 0.08 and no stacking). The
     # validation memes keep augment's.
@@ -130,6 +135,7 @@ PRESETS = {
         shuffle_buffer=64,
         seed=1234,
         jit_compile=False,
+        mirror=True,
     ),
     # The starter set (~100 templates) on a 2-core CPU in about 12 minutes.
     # Progressive resizing: 240 steps at 64 px (45-58 images/s here), then
@@ -162,6 +168,7 @@ PRESETS = {
         small_size=64,
         small_steps=240,
         conv_dtype="auto",
+        mirror=True,
     ),
     # The paper's input size; meant for a GPU.
     "paper": VisionConfig(
@@ -224,6 +231,10 @@ PRESETS["full"] = PRESETS["cpu"].replace(
     cover_prob=0.25,
     stack_prob=0.12,
     frame_prob=0.2,
+    # Not measured on the full catalogue's stand-in (which has no mirrored
+    # memes) nor in `make train-full`'s time: off, as it was measured for
+    # issue 26.
+    mirror=False,
 )
 
 

@@ -3,6 +3,9 @@
 The saved model takes raw RGB pixels (float32, 0..255, [B, S, S, 3]) and does
 ResNet's own preprocessing inside, so every caller (classify, cascade, export)
 feeds the same thing. It returns ``{"logits": [B, n], "embedding": [B, 2048]}``.
+Built with ``mirror=True``, its inference looks at each picture and its mirror
+image and averages their embeddings (``MirrorPair``, ``MirrorMean``), so every
+caller gets the same mirror-blind answer; training steps see one picture.
 """
 
 import keras
@@ -39,6 +42,36 @@ class ResNetPreprocess(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mean": list(self.mean)}
+
+
+@keras.saving.register_keras_serializable(package="dank")
+class MirrorPair(layers.Layer):
+    """At inference, a batch [B, H, W, C] followed by its mirror images
+    (left to right): [2B, H, W, C]. In training, the batch as it is."""
+
+    def call(self, images, training=None):
+        if training:
+            return images
+        return ops.concatenate([images, ops.flip(images, axis=2)], axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="dank")
+class MirrorMean(layers.Layer):
+    """At inference, the mean of the two halves of ``MirrorPair``'s batch
+    [2B, D] -> [B, D]: each picture's and its mirror image's features. In
+    training, the features as they are."""
+
+    def call(self, features, training=None):
+        if training:
+            return features
+        pictures, mirrored = ops.split(features, 2, axis=0)
+        return (pictures + mirrored) / 2
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 @keras.saving.register_keras_serializable(package="dank")
@@ -100,13 +133,15 @@ def _fused_batch_norms(layer):
     return layer.__class__.from_config(layer.get_config())
 
 
-def build_model(n_templates, image_size, dropout=0.0):
+def build_model(n_templates, image_size, dropout=0.0, mirror=False):
     """Builds the classifier with randomly initialised weights.
 
     Args:
         n_templates: number of classes (templates in the catalogue).
         image_size: input side S in pixels.
         dropout: dropout rate on the embedding, active only in training.
+        mirror: inference averages the embeddings of each picture and its
+            mirror image (twice the inference cost; no new weights).
 
     Returns:
         A functional ``keras.Model`` with outputs ``logits`` and ``embedding``.
@@ -125,7 +160,12 @@ def build_model(n_templates, image_size, dropout=0.0):
         name=BACKBONE_NAME,
     )
     backbone = keras.models.clone_model(backbone, clone_function=_fused_batch_norms)
-    embedding = backbone(x)
+    if mirror:
+        embedding = MirrorMean(name="mirror_mean")(
+            backbone(MirrorPair(name="mirror_pair")(x))
+        )
+    else:
+        embedding = backbone(x)
     embedding = layers.Activation("linear", dtype="float32", name="embedding")(
         embedding
     )

@@ -357,7 +357,7 @@ def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
     n = len(load_catalogue(data_dir))
     backups = out_dir / constants.BACKUP_DIR
     with dist.scope():
-        model = build_model(n, config.image_size, config.dropout)
+        model = build_model(n, config.image_size, config.dropout, config.mirror)
         if weights:
             load_pretrained(model, weights)
             # A resumed run (it has backups) restores its own head instead.
@@ -421,7 +421,7 @@ def _small_phase(model, data_dir, n, steps, total, phase):
     ``model``. Returns the steps run."""
     config = phase["config"]
     small_config = config.replace(image_size=config.small_size)
-    small = build_model(n, config.small_size, config.dropout)
+    small = build_model(n, config.small_size, config.dropout, config.mirror)
     small.set_weights(model.get_weights())
     log.info("vision: %d steps at %d px first", steps, config.small_size)
     run = _fit_phase(
