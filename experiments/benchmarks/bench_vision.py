@@ -10,7 +10,9 @@ Measures, in one process, so only ratios are compared:
 * where oneDNN multiplies bfloat16 natively (AVX512_BF16 or AMX), training
   images/s again with the bfloat16 convolutions the presets train with there
   (``conv_dtype="auto"``), and its ratio to float32;
-* inference images/s at batch 1 and batch 32;
+* inference images/s at batch 1 and batch 32, and where the preset's model
+  is mirror-blind (``VisionConfig.mirror``) the same model's with it, and the
+  ratio (it looks at each picture twice);
 * ``*_of_ceiling``: achieved FLOP/s over the run's fp32 ceiling (``ceiling.py``),
   counting ResNet50 as 4.1 GMAC (8.2 GFLOP) per 224x224 image forward, scaled
   by (S/224)^2, and a training step as 3x the forward.
@@ -60,6 +62,20 @@ def infer_rate(model, batch, jit, steps, size):
     x = tf.random.uniform((batch, size, size, 3), 0, 255)
     seconds = common.measure(lambda: forward(x).numpy(), steps)
     return common.rates(seconds, batch, "images/s")
+
+
+def mirror_rates(model, args, steps, figures, ratios):
+    """Inference images/s of ``model`` rebuilt mirror-blind, at batch 1 and 32,
+    and their ratios to ``model``'s own (``no_xla_infer_b*``)."""
+    size = get_config(args.preset).image_size
+    mirror = standins.classifier(args.preset, args.n_templates, mirror=True)
+    mirror.set_weights(model.get_weights())
+    for batch in (1, 32):
+        rate = infer_rate(mirror, batch, False, steps, size)
+        figures[f"mirror_infer_b{batch}_images_per_s"] = rate
+        ratios[f"mirror_vs_plain_infer_b{batch}"] = common.ratio(
+            rate, figures[f"no_xla_infer_b{batch}_images_per_s"]
+        )
 
 
 def pipeline_rate(data_dir, config, batches, repeats):
@@ -125,6 +141,8 @@ def main(argv=None):
             common.ceiling_fractions(
                 ratios, f"{tag}_infer_b{batch}", gflop * r["median"], ceiling
             )
+        if config.mirror and not jit:
+            mirror_rates(model, args, steps, figures, ratios)
         del model
         keras.backend.clear_session()
     if fast_cpu_bf16_convolutions():

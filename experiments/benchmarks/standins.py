@@ -77,10 +77,11 @@ def vocab_tokens(size):
     return [*SPECIAL_TOKENS, *(f"w{i}" for i in range(len(SPECIAL_TOKENS), size))]
 
 
-def classifier(preset="cpu", n_templates=100):
-    """The ResNet50 template classifier at the vision ``preset``'s input size."""
+def classifier(preset="cpu", n_templates=100, mirror=False):
+    """The ResNet50 template classifier at the vision ``preset``'s input size
+    (with ``mirror``: averaging each picture with its mirror image)."""
     from dank.models.vision.config import get_config
     from dank.models.vision.model import build_model
 
     config = get_config(preset)
-    return build_model(n_templates, config.image_size, config.dropout)
+    return build_model(n_templates, config.image_size, config.dropout, mirror)

@@ -1,10 +1,13 @@
 """Mirror-blind inference on runs trained before it: validation top-1 with and
 without averaging each meme with its mirror image.
 
-Each run's classifier is rebuilt with ``build_model(..., mirror=True)`` and its
-own weights (the mirror layers have none), then both are scored on the
+Each run's classifier is rebuilt with ``build_model`` both ways, without and
+with ``mirror``, from its own weights, and both are scored on the
 training's fixed validation memes (light and wild, ``data.val_dataset``) of
-the data build ``--data``, with the ``--preset``'s validation settings.
+the data build ``--data``, with the ``--preset``'s validation settings, and
+the unknown-picture threshold is chosen again both ways on the wild memes and
+the synthetic unknown pictures (``calibrate.choose_threshold``, as training
+does): its known recall and unknown rejection.
 
 Usage::
 
@@ -25,35 +28,47 @@ from dank.models.vision import data
 from dank.models.vision.config import get_config
 
 
-def scores(model, datasets):
-    """Top-1 of ``model`` on each of ``datasets`` {name: (images, labels)}."""
+def scores(model, datasets, unknown):
+    """Top-1 of ``model`` on each of ``datasets`` {name: (images, labels)},
+    and the calibration of its wild top probabilities against ``unknown``."""
+    from dank.models.vision import calibrate
     from dank.models.vision.model import inference_function
     from dank.models.vision.train import predict_arrays, topk_accuracy
 
     forward = inference_function(model)
-    out = {}
+    out, top = {}, {}
     for name, batches in datasets.items():
         probs, _, labels = predict_arrays(forward, batches)
         out[name] = round(topk_accuracy(probs, labels, 1), 4)
+        top[name] = probs.max(axis=1)
+    unknown_probs, _, _ = predict_arrays(forward, unknown)
+    calibration = calibrate.choose_threshold(top["wild"], unknown_probs.max(axis=1))
+    for key in ("known_recall", "unknown_rejection"):
+        out[key] = round(calibration[key], 4)
     return out
 
 
-def compare(run, datasets):
-    """{"plain": top-1s, "mirror": top-1s} of the vision model of ``run``."""
+def compare(run, datasets, unknown):
+    """{"plain": figures, "mirror": figures} of the vision model of ``run``,
+    rebuilt both ways with its own weights (the mirror layers have none)."""
     import keras
 
     from dank.models.vision.model import build_model
 
-    plain = keras.saving.load_model(Path(run) / constants.VISION_DIR / "model.keras")
-    size = int(plain.inputs[0].shape[1])
-    n = int(plain.get_layer("logits").units)
-    mirror = build_model(n, size, mirror=True)
-    mirror.set_weights(plain.get_weights())
-    return {"plain": scores(plain, datasets), "mirror": scores(mirror, datasets)}
+    saved = keras.saving.load_model(Path(run) / constants.VISION_DIR / "model.keras")
+    size = int(saved.inputs[0].shape[1])
+    n = int(saved.get_layer("logits").units)
+    out = {}
+    for way in ("plain", "mirror"):
+        model = build_model(n, size, mirror=way == "mirror")
+        model.set_weights(saved.get_weights())
+        out[way] = scores(model, datasets, unknown)
+    return out
 
 
 def summary(rows, name):
-    """Mean top-1 on set ``name`` and the runs at or above 0.98, both ways."""
+    """Mean of ``name`` (a top-1 or a calibration figure), its minimum and the
+    runs at or above 0.98, both ways."""
     out = {}
     for way in ("plain", "mirror"):
         values = np.array([row[way][name] for row in rows.values()])
@@ -77,9 +92,10 @@ def main(argv=None):
         "light": data.val_dataset(args.data, config, wild=False).cache(),
         "wild": data.val_dataset(args.data, config).cache(),
     }
+    unknown = data.unknown_dataset(config).cache()
     rows = {}
     for run in args.runs:
-        rows[run] = compare(run, datasets)
+        rows[run] = compare(run, datasets, unknown)
         print(run, rows[run], flush=True)
     write_json(
         args.out,
@@ -90,8 +106,10 @@ def main(argv=None):
             "data": args.data,
             "preset": args.preset,
             "runs": rows,
-            "light": summary(rows, "light"),
-            "wild": summary(rows, "wild"),
+            **{
+                name: summary(rows, name)
+                for name in ("light", "wild", "known_recall", "unknown_rejection")
+            },
         },
     )
     return 0

@@ -366,6 +366,7 @@ def test_conv_dtype_flag(monkeypatch, capsys):
 
     def fake_train(data, run, config, **kwargs):
         seen["conv_dtype"] = config.conv_dtype
+        seen["mirror"] = config.mirror
         return {}
 
     monkeypatch.setattr(vision_train, "train_vision", fake_train)
@@ -373,6 +374,11 @@ def test_conv_dtype_flag(monkeypatch, capsys):
     assert seen["conv_dtype"] == "float32"
     assert main(["train", "vision"]) == 0
     assert seen["conv_dtype"] == "auto"  # The cpu preset's.
+    assert seen["mirror"] is True  # The cpu preset's.
+    assert main(["train", "vision", "--no-mirror"]) == 0
+    assert seen["mirror"] is False
+    assert main(["train", "vision", "--preset", "full", "--mirror"]) == 0
+    assert seen["mirror"] is True
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "vision", "--conv-dtype", "float16"])
     assert exit_info.value.code == 2

@@ -56,6 +56,15 @@ def register(commands):
         "AMX); default: the preset's",
     )
     train.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="make the model mirror-blind: its inference averages each picture "
+        "and its mirror image (half the classifier's images/s; the cpu preset's "
+        "default: +1.3 points of light validation top-1 over five runs); "
+        "default: the preset's",
+    )
+    train.add_argument(
         "--profile",
         action="store_true",
         help="record a TensorFlow profiler trace of a few batches "
@@ -141,7 +150,10 @@ def _train(args):
         if value is not None and value < 1:
             raise DankError(f"--{flag.replace('_', '-')} must be positive, got {value}")
     config = get_config(args.preset).replace(
-        steps=args.steps, batch_size=args.batch_size, conv_dtype=args.conv_dtype
+        steps=args.steps,
+        batch_size=args.batch_size,
+        conv_dtype=args.conv_dtype,
+        mirror=args.mirror,
     )
     if config.steps < config.steps_per_epoch:
         config = config.replace(steps_per_epoch=config.steps)

@@ -58,9 +58,12 @@ class VisionConfig:
     # experiments/results/vision-flip.json), so the presets keep 0.15.
     flip_prob: float = 0.15
     # Inference averages each picture's and its mirror image's embeddings
-    # (model.MirrorPair/MirrorMean; twice the inference cost, none in
+    # (model.MirrorPair/MirrorMean; 1.5-2x the inference time, nothing in
     # training). Half of the `cpu` preset's light validation misses were
-    # mirrored memes (experiments/results/vision-mirror-2026-12-05.json).
+    # mirrored memes; re-scored with it, the last five `make train` models
+    # went from 97.4% to 98.7% light top-1 on average (4 of 5 at 98% or more,
+    # against 3 of 5), wild 89.6% -> 89.5%
+    # (experiments/results/vision-mirror-2026-12-05.json).
     mirror: bool = False
     # Shares of training memes with the heavier effects of the wild (None:
     # augment's COVER_PROB 0.1, FRAME_PROB 0.08 and no stacking). The
