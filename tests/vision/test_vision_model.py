@@ -6,6 +6,8 @@ import tensorflow as tf
 from dank.core.errors import DankError
 from dank.models.vision.model import (
     IMAGENET_BGR_MEAN,
+    MIRROR_MARGIN,
+    MirrorChoice,
     ResNetPreprocess,
     build_model,
     load_pretrained,
@@ -59,28 +61,41 @@ def test_model_outputs_and_save_reload_identical(tmp_path):
     )
 
 
-def test_a_mirror_model_answers_a_picture_and_its_mirror_image_alike(tmp_path):
-    """Inference averages the plain model's embeddings of a picture and of its
-    mirror image; a training step sees the picture alone; it saves and loads."""
+def test_mirror_choice_takes_the_mirror_image_only_when_much_surer_of_it():
+    def logits(top):  # Two classes: log-probabilities with class 0 at ``top``.
+        return np.log([[t, 1.0 - t] for t in top]).astype("float32")
+
+    pictures = logits([0.4, 0.5, 0.9])
+    mirrored = logits([0.9, 0.7, 0.95])  # Surer by 0.5, 0.2 and 0.05.
+    embedding = np.arange(6, dtype="float32").reshape(6, 1)  # Rows 0-2, 3-5.
+    layer = MirrorChoice(margin=0.3)
+    both = [np.concatenate([pictures, mirrored]), embedding]
+    chosen, chosen_embedding = layer(both, training=False)
+    np.testing.assert_allclose(chosen, [mirrored[0], pictures[1], pictures[2]])
+    np.testing.assert_array_equal(np.asarray(chosen_embedding)[:, 0], [3, 1, 2])
+    trained, _ = layer(both, training=True)  # Training: as they are.
+    assert trained.shape == (6, 2)
+    assert MirrorChoice.from_config(layer.get_config()).margin == 0.3
+
+
+def test_a_mirror_model_answers_for_the_picture_or_a_much_surer_mirror(tmp_path):
+    """Inference gives the plain model's logits and embedding of each picture,
+    or of its mirror image where ``MIRROR_MARGIN`` says so; a training step sees
+    the picture alone; it saves and loads."""
+    keras.utils.set_random_seed(0)
     plain = build_model(4, 32, 0.0)
     mirror = build_model(4, 32, 0.0, mirror=True)
     mirror.set_weights(plain.get_weights())  # No weights of its own.
     rng = np.random.default_rng(2)
-    x = rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32")
-    flipped = x[:, :, ::-1]
+    x = rng.uniform(0, 255, (6, 32, 32, 3)).astype("float32")
     out = mirror(x, training=False)
-    assert out["logits"].shape == (3, 4) and out["embedding"].shape == (3, 2048)
-    both = (
-        np.asarray(plain(x, training=False)["embedding"])
-        + np.asarray(plain(flipped, training=False)["embedding"])
-    ) / 2
-    np.testing.assert_allclose(out["embedding"], both, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(
-        out["logits"], mirror(flipped, training=False)["logits"], atol=1e-5
-    )
-    assert not np.allclose(
-        plain(x, training=False)["logits"], plain(flipped, training=False)["logits"]
-    )
+    assert out["logits"].shape == (6, 4) and out["embedding"].shape == (6, 2048)
+    a, b = plain(x, training=False), plain(x[:, :, ::-1], training=False)
+    top = [np.max(keras.ops.softmax(o["logits"]), axis=-1) for o in (a, b)]
+    keep = (top[1] <= top[0] + MIRROR_MARGIN)[:, None]
+    for key in ("logits", "embedding"):
+        expected = np.where(keep, np.asarray(a[key]), np.asarray(b[key]))
+        np.testing.assert_allclose(out[key], expected, rtol=1e-5, atol=1e-5)
     # BatchNorm statistics of one batch: the plain model's, not of a doubled one.
     trained = {
         name: np.asarray(model(x, training=True)["logits"])

@@ -59,10 +59,9 @@ def register(commands):
         "--mirror",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="make the model mirror-blind: its inference averages each picture "
-        "and its mirror image (half the classifier's images/s; the cpu preset's "
-        "default: +1.3 points of light validation top-1 over five runs); "
-        "default: the preset's",
+        help="make the model mirror-blind: its inference also looks at each "
+        "picture's mirror image and answers for whichever it is surer of (about "
+        "half the classifier's images/s); default: the preset's (on for cpu)",
     )
     train.add_argument(
         "--profile",

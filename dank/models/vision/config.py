@@ -57,12 +57,13 @@ class VisionConfig:
     # 97.1% on average over three `cpu` runs against 97.3% over eight:
     # experiments/results/vision-flip.json), so the presets keep 0.15.
     flip_prob: float = 0.15
-    # Inference averages each picture's and its mirror image's embeddings
-    # (model.MirrorPair/MirrorMean; 1.5-2x the inference time, nothing in
-    # training). Half of the `cpu` preset's light validation misses were
-    # mirrored memes; re-scored with it, the last five `make train` models
-    # went from 97.4% to 98.7% light top-1 on average (4 of 5 at 98% or more,
-    # against 3 of 5), wild 89.6% -> 89.5%
+    # Inference also looks at each picture's mirror image and answers for it
+    # when the classifier is surer of it by model.MIRROR_MARGIN (a mirrored
+    # repost); 1.5-2x the inference time, nothing in training. Half of the
+    # `cpu` preset's light validation misses were mirrored memes; re-scored
+    # with it, the last five `make train` models went from 97.4% to 98.8%
+    # light top-1 on average (4 of 5 at 98% or more, against 3 of 5), with
+    # wild memes never mirrored unchanged
     # (experiments/results/vision-mirror-2026-12-05.json).
     mirror: bool = False
     # Shares of training memes with the heavier effects of the wild (None:
@@ -234,9 +235,11 @@ PRESETS["full"] = PRESETS["cpu"].replace(
     cover_prob=0.25,
     stack_prob=0.12,
     frame_prob=0.2,
-    # Not measured on the full catalogue's stand-in (which has no mirrored
-    # memes) nor in `make train-full`'s time: off, as it was measured for
-    # issue 26.
+    # Not mirror-blind: its first version (the average of the two
+    # orientations) cost the wild stand-in, which has no mirrored memes,
+    # 97.0% -> 96.7% with the views and the second look
+    # (experiments/results/vision-full-mirror-2026-12-05.json); the choice
+    # with a margin is not measured on the full catalogue yet.
     mirror=False,
 )
 
