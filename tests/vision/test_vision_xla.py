@@ -35,3 +35,19 @@ def test_loss_and_gradients_under_xla_match_graph_mode():
     cosine = graph @ xla / np.linalg.norm(graph) / np.linalg.norm(xla)
     assert cosine > 0.999
     assert np.linalg.norm(graph - xla) / np.linalg.norm(graph) < 0.05
+
+
+def test_mirror_model_inference_under_xla_matches_graph_mode():
+    """The mirror layers (concatenate, flip, split, where) compile under XLA."""
+    keras.utils.set_random_seed(0)
+    model = build_model(6, 32, 0.0, mirror=True)
+    x = np.random.default_rng(1).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    outputs = {
+        jit: tf.function(lambda x: model(x, training=False), jit_compile=jit)(x)
+        for jit in (False, True)
+    }
+    assert outputs[True]["logits"].shape == (4, 6)
+    for key in ("logits", "embedding"):
+        np.testing.assert_allclose(
+            outputs[True][key], outputs[False][key], rtol=1e-3, atol=1e-3
+        )

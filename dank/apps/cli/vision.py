@@ -59,9 +59,10 @@ def register(commands):
         "--mirror",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="make the model mirror-blind: its inference also looks at each "
-        "picture's mirror image and answers for whichever it is surer of (about "
-        "half the classifier's images/s); default: the preset's (on for cpu)",
+        help="inference also looks at each picture's mirror image, which answers "
+        "when the classifier is surer of it by 0.3 in top probability (a "
+        "mirrored repost; about half the classifier's images/s); default: the "
+        "preset's (on for cpu)",
     )
     train.add_argument(
         "--profile",
