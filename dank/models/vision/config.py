@@ -61,9 +61,9 @@ class VisionConfig:
     # when the classifier is surer of it by model.MIRROR_MARGIN (a mirrored
     # repost); 1.5-2x the inference time, nothing in training. Half of the
     # `cpu` preset's light validation misses were mirrored memes; re-scored
-    # with it, the last five `make train` models went from 97.4% to 98.8%
-    # light top-1 on average (4 of 5 at 98% or more, against 3 of 5), with
-    # wild memes never mirrored unchanged
+    # with it, seven `make train` models went from 97.3% to 98.5% light
+    # top-1 on average (5 of 7 at 98% or more, against 4 of 7), with wild
+    # memes never mirrored unchanged
     # (experiments/results/vision-mirror-2026-12-05.json).
     mirror: bool = False
     # Shares of training memes with the heavier effects of the wild (None:
