@@ -79,7 +79,8 @@ def vocab_tokens(size):
 
 def classifier(preset="cpu", n_templates=100, mirror=False):
     """The ResNet50 template classifier at the vision ``preset``'s input size
-    (with ``mirror``: averaging each picture with its mirror image)."""
+    (with ``mirror``: also looking at each picture's mirror image,
+    ``model.MirrorChoice``)."""
     from dank.models.vision.config import get_config
     from dank.models.vision.model import build_model
 
