@@ -235,12 +235,10 @@ PRESETS["full"] = PRESETS["cpu"].replace(
     cover_prob=0.25,
     stack_prob=0.12,
     frame_prob=0.2,
-    # Not mirror-blind: its first version (the average of the two
-    # orientations) cost the wild stand-in, which has no mirrored memes,
-    # 97.0% -> 96.7% with the views and the second look
-    # (experiments/results/vision-full-mirror-2026-12-05.json); the choice
-    # with a margin is not measured on the full catalogue yet.
-    mirror=False,
+    # mirror (from `cpu`): on the wild stand-in, which has no mirrored memes,
+    # it cost nothing (97.0% -> 97.0% with the views and the second look,
+    # 89.5% -> 89.5% alone: vision-full-mirror-margin-2026-12-05.json); the
+    # first, averaging version had cost 0.3 (vision-full-mirror-2026-12-05.json).
 )
 
 
