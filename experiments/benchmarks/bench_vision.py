@@ -64,10 +64,9 @@ def infer_rate(model, batch, jit, steps, size):
     return common.rates(seconds, batch, "images/s")
 
 
-def mirror_rates(model, args, steps, figures, ratios):
+def mirror_rates(model, args, steps, size, figures, ratios):
     """Inference images/s of ``model`` rebuilt mirror-blind, at batch 1 and 32,
     and their ratios to ``model``'s own (``no_xla_infer_b*``)."""
-    size = get_config(args.preset).image_size
     mirror = standins.classifier(args.preset, args.n_templates, mirror=True)
     mirror.set_weights(model.get_weights())
     for batch in (1, 32):
@@ -142,7 +141,7 @@ def main(argv=None):
                 ratios, f"{tag}_infer_b{batch}", gflop * r["median"], ceiling
             )
         if config.mirror and not jit:
-            mirror_rates(model, args, steps, figures, ratios)
+            mirror_rates(model, args, steps, size, figures, ratios)
         del model
         keras.backend.clear_session()
     if fast_cpu_bf16_convolutions():
