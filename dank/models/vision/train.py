@@ -7,8 +7,10 @@ steps train at a smaller input size; otherwise there is one phase. Each phase ru
 ``BackupAndRestore`` (one Keras epoch = ``steps_per_epoch`` steps), so a killed
 run resumes at its last completed epoch. After training, BatchNorm statistics
 are re-estimated on fresh batches (short runs otherwise collapse at evaluation
-because the moving averages lag the weights), the known/unknown threshold is
-calibrated on the validation set, and the model is saved atomically.
+because the moving averages lag the weights), the head is fitted again on the
+inference-mode embeddings where the config asks for it (``refit.py``), the
+known/unknown threshold is calibrated on the validation set, and the model is
+saved atomically. Each of those steps resumes from a file if the run is killed.
 """
 
 import importlib.util
@@ -49,6 +51,7 @@ from dank.models.vision.model import (
     inference_function,
     load_pretrained,
 )
+from dank.models.vision.refit import refit_head
 from dank.models.vision.weights import resolve_weights
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,9 @@ HEAD_DONE_FILE = "head_done.weights.h5"
 SMALL_DONE_FILE = "small_done.weights.h5"  # Progressive resizing's first phase.
 # The trained model before its final evaluation; renamed to model.keras after.
 UNEVALUATED_FILE = "unevaluated.keras"
+# Trained, BatchNorm statistics re-estimated, the head not yet fitted again.
+UNREFITTED_FILE = "unrefitted.keras"
+REFIT_SEED_OFFSET = 123  # The memes the head is fitted again on.
 BATCH_LOG_EVERY = 10  # Steps between batch-level TensorBoard scalars (at most).
 
 
@@ -313,9 +319,17 @@ def train_vision(
             and not mixed_precision
         )
         pending = out_dir / UNEVALUATED_FILE
+        unrefitted = out_dir / UNREFITTED_FILE
+        train_seconds, steps_run, refitted = 0, 0, None
         if pending.is_file():  # Killed during the final evaluation: resume there.
             log.info("vision: %s is trained; evaluating it", pending)
-            model, train_seconds, steps_run = keras.saving.load_model(pending), 0, 0
+            model = keras.saving.load_model(pending)
+            unrefitted.unlink(missing_ok=True)
+        elif unrefitted.is_file():  # Killed while the head was fitted again.
+            log.info("vision: %s is trained; fitting its head again", unrefitted)
+            model = keras.saving.load_model(unrefitted)
+            refitted = _refit(model, data_dir, config, pending)
+            unrefitted.unlink()
         else:
             write_hparams(
                 out_dir / constants.LOGS_DIR,
@@ -332,10 +346,13 @@ def train_vision(
                 data.train_dataset(data_dir, config, seed=config.seed + 99),
                 config.bn_batches,
             )
-            with atomic_path(pending) as tmp:
+            with atomic_path(unrefitted if config.refit_batches else pending) as tmp:
                 model.save(tmp)
             for done in (HEAD_DONE_FILE, SMALL_DONE_FILE):
                 (out_dir / constants.BACKUP_DIR / done).unlink(missing_ok=True)
+            if config.refit_batches:
+                refitted = _refit(model, data_dir, config, pending)
+                unrefitted.unlink()
         metrics = _evaluate(model, data_dir, config, out_dir, steps_run, train_seconds)
         metrics.update(
             strategy=strategy,
@@ -346,6 +363,8 @@ def train_vision(
             },
             conv_dtype="bfloat16" if bf16 else "float32",
         )
+        if refitted:
+            metrics["head_refit"] = refitted
         write_json(out_dir / constants.METRICS_FILE, metrics)
         os.replace(pending, out_dir / constants.MODEL_FILE)  # Marks it finished.
         log.info("vision: %s", metrics)
@@ -405,6 +424,20 @@ def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
             **phase,
         )
     return model, time.perf_counter() - start, steps_run
+
+
+def _refit(model, data_dir, config, pending):
+    """Fits ``model``'s head again (``refit.refit_head``), saves it to
+    ``pending``; returns the fit's figures."""
+    stats = refit_head(
+        model,
+        data.train_dataset(data_dir, config, seed=config.seed + REFIT_SEED_OFFSET),
+        config.refit_batches,
+        config.refit_c,
+    )
+    with atomic_path(pending) as tmp:
+        model.save(tmp)
+    return stats
 
 
 def _one_hot(dataset, n):
