@@ -216,6 +216,18 @@ def inference_function(model):
     return tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
 
+def training_model(model):
+    """``model``'s image -> logits graph without the mirror layers (identities
+    in training), sharing its weights: what ``fit`` trains. With the mirror
+    layers in, Keras' symbolic build (inference mode) sees a batch twice as
+    long as its labels wherever the batch size is static, as it is per
+    replica under ``tf.distribute``."""
+    x = model.get_layer("preprocess")(model.inputs[0])
+    embedding = model.get_layer("embedding")(backbone(model)(x))
+    logits = model.get_layer("logits")(model.get_layer("dropout")(embedding))
+    return keras.Model(model.inputs, logits)
+
+
 def backbone(model):
     """Returns the ResNet50 sub-model of a classifier built by ``build_model``."""
     return model.get_layer(BACKBONE_NAME)

@@ -50,6 +50,7 @@ from dank.models.vision.model import (
     build_model,
     inference_function,
     load_pretrained,
+    training_model,
 )
 from dank.models.vision.refit import refit_head
 from dank.models.vision.weights import resolve_weights
@@ -384,7 +385,7 @@ def _train(dist, data_dir, config, weights, out_dir, callbacks, profile):
             if config.imprint and not resuming:
                 stats = imprint_head(model, data.template_images(data_dir, config))
                 log.info("vision: head imprinted from the templates: %s", stats)
-        train_model = keras.Model(model.inputs, model.get_layer("logits").output)
+        train_model = training_model(model)
 
     start, steps_run = time.perf_counter(), 0
     head_steps = min(config.head_steps, config.steps // 2) if weights else 0
@@ -458,7 +459,7 @@ def _small_phase(model, data_dir, n, steps, total, phase):
     small.set_weights(model.get_weights())
     log.info("vision: %d steps at %d px first", steps, config.small_size)
     run = _fit_phase(
-        keras.Model(small.inputs, small.get_layer("logits").output),
+        training_model(small),
         _one_hot(data.train_dataset(data_dir, small_config), n),
         steps=steps,
         name="small",
