@@ -152,8 +152,10 @@ def summary(rows, name):
     return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(description):
+    """The re-scoring experiments' flags: runs, --data, --preset, --out,
+    --valsplit N and --standin N."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("runs", nargs="+", help="run folders with a vision model")
     parser.add_argument("--data", required=True, help="the runs' data build")
     parser.add_argument("--preset", default="cpu", help="validation settings")
@@ -167,45 +169,67 @@ def main(argv=None):
             help=f"also score wild memes rendered from the {split} split, "
             "N per template",
         )
-    args = parser.parse_args(argv)
-    config = get_config(args.preset)
+    return parser
+
+
+def scored_sets(args, config, folder):
+    """{set: batches}: the validation memes (light, wild) and, as ``args``
+    ask, the wild memes rendered into ``folder`` from the val and test
+    splits; and the synthetic unknown pictures."""
     datasets = {
         "light": data.val_dataset(args.data, config, wild=False).cache(),
         "wild": data.val_dataset(args.data, config).cache(),
     }
-    unknown = data.unknown_dataset(config).cache()
+    for name, split, n in (
+        ("valsplit_wild", "val", args.valsplit),
+        ("standin_wild", "test", args.standin),
+    ):
+        if n:
+            datasets[name] = rendered_dataset(
+                args.data, config.image_size, n, split, Path(folder) / split
+            )
+    return datasets, data.unknown_dataset(config).cache()
+
+
+def main(argv=None):
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    config = get_config(args.preset)
     with tempfile.TemporaryDirectory() as folder:
-        for name, split, n in (
-            ("valsplit_wild", "val", args.valsplit),
-            ("standin_wild", "test", args.standin),
-        ):
-            if n:
-                datasets[name] = rendered_dataset(
-                    args.data, config.image_size, n, split, Path(folder) / split
-                )
+        datasets, unknown = scored_sets(args, config, folder)
         rows = {}
         for run in args.runs:
             rows[run] = compare(run, datasets, unknown)
             print(run, rows[run]["plain"], rows[run]["mirror"], flush=True)
     write_json(
         args.out,
-        {
-            "what": "top-1 of trained runs without and with a look at each "
-            "meme's mirror image, at several margins "
-            "(experiments/vision/mirror.py)",
-            "date": datetime.date.today().isoformat(),
-            "data": args.data,
-            "preset": args.preset,
-            "valsplit_per_template": args.valsplit,
-            "standin_per_template": args.standin,
-            "runs": rows,
-            **{
-                name: summary(rows, name)
-                for name in (*datasets, "known_recall", "unknown_rejection")
-            },
-        },
+        results(
+            args,
+            "top-1 of trained runs without and with a look at each meme's "
+            "mirror image, at several margins (experiments/vision/mirror.py)",
+            rows,
+            datasets,
+        ),
     )
     return 0
+
+
+def results(args, what, rows, datasets, **extra):
+    """The results file's dict: what, when, the flags, ``extra``, each run's
+    rows and their ``summary`` per set."""
+    return {
+        "what": what,
+        "date": datetime.date.today().isoformat(),
+        "data": args.data,
+        "preset": args.preset,
+        **extra,
+        "valsplit_per_template": args.valsplit,
+        "standin_per_template": args.standin,
+        "runs": rows,
+        **{
+            name: summary(rows, name)
+            for name in (*datasets, "known_recall", "unknown_rejection")
+        },
+    }
 
 
 if __name__ == "__main__":

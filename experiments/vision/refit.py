@@ -24,8 +24,6 @@ Usage::
         RUN [RUN ...]
 """
 
-import argparse
-import datetime
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +32,7 @@ from dank.core import constants
 from dank.core.io import write_json
 from dank.models.vision import data
 from dank.models.vision.config import get_config
-from experiments.vision.mirror import rendered_dataset, summary
+from experiments.vision.mirror import parser, results, scored_sets
 
 BATCHES = (100, 200)  # Fresh training batches fitted on.
 STRENGTHS = (0.1, 1.0)  # scikit-learn's C: inverse L2 strength.
@@ -93,40 +91,15 @@ def compare(run, config, datasets, unknown, memes, ways):
 def main(argv=None):
     from dank.models.vision.train import REFIT_SEED_OFFSET
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="run folders with a vision model")
-    parser.add_argument("--data", required=True, help="the runs' data build")
-    parser.add_argument("--preset", default="cpu", help="validation settings")
-    parser.add_argument("--out", required=True, help="JSON results file")
-    for split, flag in (("val", "--valsplit"), ("test", "--standin")):
-        parser.add_argument(
-            flag,
-            type=int,
-            default=0,
-            metavar="N",
-            help=f"also score wild memes rendered from the {split} split, "
-            "N per template",
-        )
-    parser.add_argument("--batches", type=int, nargs="+", default=BATCHES)
-    parser.add_argument("--c", type=float, nargs="+", default=STRENGTHS)
-    args = parser.parse_args(argv)
+    flags = parser(__doc__.splitlines()[0])
+    flags.add_argument("--batches", type=int, nargs="+", default=BATCHES)
+    flags.add_argument("--c", type=float, nargs="+", default=STRENGTHS)
+    args = flags.parse_args(argv)
     config = get_config(args.preset)
     ways = [(b, c) for b in args.batches for c in args.c]
-    datasets = {
-        "light": data.val_dataset(args.data, config, wild=False).cache(),
-        "wild": data.val_dataset(args.data, config).cache(),
-    }
-    unknown = data.unknown_dataset(config).cache()
     memes = data.train_dataset(args.data, config, seed=config.seed + REFIT_SEED_OFFSET)
     with tempfile.TemporaryDirectory() as folder:
-        for name, split, n in (
-            ("valsplit_wild", "val", args.valsplit),
-            ("standin_wild", "test", args.standin),
-        ):
-            if n:
-                datasets[name] = rendered_dataset(
-                    args.data, config.image_size, n, split, Path(folder) / split
-                )
+        datasets, unknown = scored_sets(args, config, folder)
         rows = {}
         for run in args.runs:
             rows[run] = compare(run, config, datasets, unknown, memes, ways)
@@ -134,22 +107,14 @@ def main(argv=None):
             write_json(args.out, {"runs": rows})  # A partial file on the way.
     write_json(
         args.out,
-        {
-            "what": "top-1 of trained runs with their trained head and with "
-            "the head fitted again on fresh training memes "
-            "(experiments/vision/refit.py)",
-            "date": datetime.date.today().isoformat(),
-            "data": args.data,
-            "preset": args.preset,
-            "preset_way": f"refit {config.refit_batches} C {config.refit_c}",
-            "valsplit_per_template": args.valsplit,
-            "standin_per_template": args.standin,
-            "runs": rows,
-            **{
-                name: summary(rows, name)
-                for name in (*datasets, "known_recall", "unknown_rejection")
-            },
-        },
+        results(
+            args,
+            "top-1 of trained runs with their trained head and with the head "
+            "fitted again on fresh training memes (experiments/vision/refit.py)",
+            rows,
+            datasets,
+            preset_way=f"refit {config.refit_batches} C {config.refit_c}",
+        ),
     )
     return 0
 
